@@ -1,0 +1,9 @@
+/**
+ * Lease contracts of the Orchestrator platform. See {@code docs/architecture.md}.
+ */
+@Export
+@Version("1.0.0")
+package org.orchestrator.api.lease;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

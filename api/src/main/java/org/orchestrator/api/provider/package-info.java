@@ -1,0 +1,9 @@
+/**
+ * Provider contracts of the Orchestrator platform. See {@code docs/architecture.md}.
+ */
+@Export
+@Version("1.0.0")
+package org.orchestrator.api.provider;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
