@@ -79,4 +79,7 @@ public interface Orchestrator {
 
     /** @return the platform's health */
     Health health();
+
+    /** @return counters and the lease-to-ready histogram since core started */
+    Statistics statistics();
 }
