@@ -1,0 +1,488 @@
+package org.orchestrator.network.pipework;
+
+import java.net.Inet6Address;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.network.AddressPool;
+import org.orchestrator.api.network.AttachRequest;
+import org.orchestrator.api.network.Attachment;
+import org.orchestrator.api.network.NetworkAttacher;
+import org.orchestrator.api.network.NetworkException;
+import org.orchestrator.network.pipework.InstanceRecordStore.InstanceRecord;
+import org.orchestrator.network.pipework.NftIsolation.Pair;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts instances on one bridged IPv6 network, the way the pipework script did, over iproute2,
+ * nsenter and nftables: a veth pair per instance (host end on the bridge, named from a hash of
+ * the instance id and labelled with an alias that names the instance, address and peer), the
+ * other end moved into the instance's namespace, renamed, addressed (AddressPool or DHCPv6) and
+ * given a default route via the bridge's gateway address. Isolation uses bridge port isolation
+ * and an nftables table of the network's own. Every attach rolls back what it did when a step
+ * fails. All public methods are thread-safe; operations on one network are serialised.
+ */
+public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PipeworkAttacher.class);
+    private static final Pattern PEER_INDEX = Pattern.compile("^\\d+:\\s+[^@:\\s]+@if(\\d+):");
+    private static final Pattern INET6 = Pattern.compile("inet6 ([0-9a-fA-F:]+)/(\\d+)");
+    private static final long POLL_MS = 200;
+
+    private final PipeworkSettings settings;
+    private final CommandRunner runner;
+    private final AddressPool pool;
+    private final NftIsolation isolation;
+    private final DhcpClientSupervisor dhcp;
+    private final InstanceRecordStore records;
+    private final Object lock = new Object();
+
+    /**
+     * @param settings the network's configuration
+     * @param runner   runs ip, bridge, sysctl, nsenter and nft
+     * @param pool     the persistent address allocation (used in static mode, released in both)
+     */
+    public PipeworkAttacher(PipeworkSettings settings, CommandRunner runner, AddressPool pool) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.runner = Objects.requireNonNull(runner, "runner");
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.isolation = new NftIsolation(runner, settings);
+        this.dhcp = new DhcpClientSupervisor(settings.stateDirectory().resolve("dhcp"));
+        this.records = new InstanceRecordStore(settings.stateDirectory().resolve("instances"));
+    }
+
+    /** A host-side link as {@code ip -o -d link} shows it. */
+    record HostLink(int index, String name, String master, boolean up, boolean isolated, String alias) {
+    }
+
+    /**
+     * Prepares the host: the bridge with its gateway address, IPv6 forwarding, the nftables table
+     * (filled with the pairs of the attachments found on the host) and the DHCP clients of
+     * attachments made before a restart.
+     */
+    public void start() {
+        synchronized (lock) {
+            ensureBridge();
+            if (settings.enableForwarding()) {
+                runner.check("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
+            }
+            List<Attachment> current = list();
+            if (settings.isolation()) {
+                isolation.install(current.stream().filter(a -> a.peer() != null)
+                        .map(a -> new Pair(a.peer(), a.address())).toList());
+            } else {
+                isolation.remove();
+            }
+            if (settings.addressing() == Addressing.DHCP) {
+                for (Attachment attachment : current) {
+                    records.read(attachment.instanceId()).ifPresent(r -> resumeDhcp(r));
+                }
+            }
+            LOG.info("network {} ready on bridge {} ({} attachment(s) found)", settings.network(), settings.bridge(), current.size());
+        }
+    }
+
+    /** Stops supervising DHCP clients (they keep running) and removes the nftables table. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            dhcp.close();
+            if (settings.isolation()) {
+                try {
+                    isolation.remove();
+                } catch (NetworkException e) {
+                    LOG.warn("cannot remove nftables table {}: {}", settings.nftTable(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return settings.network();
+    }
+
+    @Override
+    public Attachment attach(AttachRequest request) {
+        Objects.requireNonNull(request, "request");
+        String id = validInstanceId(request.instanceId());
+        NetnsTarget netns = NetnsTarget.of(request.netns());
+        Inet6Address peer = request.peer();
+        if (peer != null && peer.isMulticastAddress()) {
+            throw new NetworkException("peer " + Addresses.text(peer) + " is a multicast address", false);
+        }
+        synchronized (lock) {
+            String host = settings.hostInterface(id);
+            Optional<HostLink> existing = hostLink(host);
+            if (existing.isPresent()) {
+                LinkAlias alias = LinkAlias.parse(existing.get().alias()).orElse(null);
+                if (alias != null && !alias.sameInstance(settings.network(), id)) {
+                    throw new NetworkException("host interface " + host + " belongs to instance " + alias.instanceId()
+                            + " on network " + alias.network() + ", not to " + id, false);
+                }
+                netns.requireExists();
+                if (alias != null && linkedInto(netns, existing.get().index())) {
+                    return repair(id, netns, peer, existing.get(), alias);
+                }
+                // the instance end is not in this namespace (the instance got a new one): start over,
+                // keeping the pool allocation so the address stays the same
+                LOG.info("instance {}: {} does not lead into {}; recreating the link", id, host, netns.path());
+                dhcp.stop(id);
+                deleteLink(host);
+                if (alias != null && alias.address() != null && settings.isolation()) {
+                    isolation.revoke(Set.of(alias.address()), null);
+                }
+            }
+            return create(id, netns, peer, request);
+        }
+    }
+
+    @Override
+    public void detach(String instanceId) {
+        String id = validInstanceId(instanceId);
+        synchronized (lock) {
+            String host = settings.hostInterface(id);
+            Set<Inet6Address> addresses = new HashSet<>();
+            Optional<HostLink> link = hostLink(host);
+            boolean ours = true;
+            if (link.isPresent()) {
+                Optional<LinkAlias> alias = LinkAlias.parse(link.get().alias());
+                if (alias.isPresent() && !alias.get().sameInstance(settings.network(), id)) {
+                    ours = false;
+                    LOG.warn("not deleting {}: it belongs to instance {} on network {}", host,
+                            alias.get().instanceId(), alias.get().network());
+                }
+                alias.map(LinkAlias::address).ifPresent(addresses::add);
+            }
+            records.read(id).map(InstanceRecord::address).ifPresent(addresses::add);
+            Inet6Address allocated = pool.allocations(settings.network()).get(id);
+            if (allocated != null) {
+                addresses.add(allocated);
+            }
+            dhcp.stop(id);
+            if (link.isPresent() && ours) {
+                // deleting one end deletes the pair: the address and routes inside go with it
+                deleteLink(host);
+            }
+            if (settings.isolation() && !addresses.isEmpty() && isolation.installed()) {
+                isolation.revoke(addresses, null);
+            }
+            pool.release(settings.network(), id);
+            records.delete(id);
+            LOG.info("instance {} detached from network {}", id, settings.network());
+        }
+    }
+
+    @Override
+    public List<Attachment> list() {
+        Map<String, Inet6Address> allocations = pool.allocations(settings.network());
+        List<Attachment> result = new ArrayList<>();
+        for (HostLink link : hostLinks()) {
+            Optional<LinkAlias> parsed = LinkAlias.parse(link.alias());
+            if (parsed.isEmpty() || !parsed.get().network().equals(settings.network())) {
+                continue;
+            }
+            LinkAlias alias = parsed.get();
+            Inet6Address address = alias.address();
+            if (address == null) {
+                address = allocations.get(alias.instanceId());
+            }
+            if (address == null) {
+                address = records.read(alias.instanceId()).map(InstanceRecord::address).orElse(null);
+            }
+            if (address == null) {
+                LOG.debug("{} of instance {} has no address yet", link.name(), alias.instanceId());
+                continue;
+            }
+            result.add(attachment(alias.instanceId(), link.name(), address, alias.peer()));
+        }
+        return result;
+    }
+
+    /** @return the settings this attacher runs with */
+    public PipeworkSettings settings() {
+        return settings;
+    }
+
+    // ---------------------------------------------------------------- attach steps
+
+    private Attachment create(String id, NetnsTarget netns, Inet6Address peer, AttachRequest request) {
+        String host = settings.hostInterface(id);
+        String inner = settings.interfaceName();
+        String mtu = Integer.toString(settings.mtu());
+        Deque<Runnable> undo = new ArrayDeque<>();
+        try {
+            netns.requireExists();
+            Inet6Address address = null;
+            if (settings.addressing() == Addressing.STATIC) {
+                address = allocate(id);
+                undo.push(() -> pool.release(settings.network(), id));
+            }
+            List<String> add = new ArrayList<>(List.of("ip", "link", "add", host, "mtu", mtu, "type", "veth",
+                    "peer", "name", inner, "mtu", mtu));
+            if (settings.macFor(id) != null) {
+                add.addAll(List.of("address", settings.macFor(id).value()));
+            }
+            add.addAll(List.of("netns", netns.ipNetns()));
+            runner.check(add.toArray(String[]::new));
+            undo.push(() -> deleteLink(host));
+            LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
+            runner.check("ip", "link", "set", "dev", host, "alias", alias.encode());
+            plugIntoBridge(host);
+            configureInside(netns);
+            if (settings.addressing() == Addressing.STATIC) {
+                runner.check(netns.inside("ip", "-6", "addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(),
+                        "dev", inner, "nodad"));
+            } else {
+                undo.push(() -> dhcp.stop(id));
+                dhcp.ensure(id, netns, inner);
+                address = awaitDhcpAddress(id, netns);
+                runner.check("ip", "link", "set", "dev", host, "alias", alias.withAddress(address).encode());
+            }
+            route(netns);
+            if (settings.isolation() && peer != null) {
+                Pair pair = new Pair(peer, address);
+                isolation.allow(pair);
+                undo.push(() -> isolation.revoke(Set.of(), pair));
+            }
+            records.write(new InstanceRecord(id, host, request.netns(), address, peer));
+            LOG.info("instance {} attached to network {} as {} via {} (peer {})", id, settings.network(),
+                    Addresses.text(address), host, peer == null ? "none" : Addresses.text(peer));
+            return attachment(id, host, address, peer);
+        } catch (RuntimeException e) {
+            rollback(id, undo, e);
+            throw e instanceof NetworkException ne ? ne
+                    : new NetworkException("attaching " + id + " to " + settings.network() + " failed: " + e.getMessage(), true, e);
+        }
+    }
+
+    private Attachment repair(String id, NetnsTarget netns, Inet6Address peer, HostLink link, LinkAlias alias) {
+        String host = link.name();
+        plugIntoBridge(host);
+        configureInside(netns);
+        Inet6Address address;
+        if (settings.addressing() == Addressing.STATIC) {
+            address = allocate(id);
+            runner.check(netns.inside("ip", "-6", "addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(),
+                    "dev", settings.interfaceName(), "nodad"));
+        } else {
+            dhcp.ensure(id, netns, settings.interfaceName());
+            address = awaitDhcpAddress(id, netns);
+        }
+        route(netns);
+        if (settings.isolation()) {
+            if (!isolation.installed()) {
+                isolation.install(List.of());
+            }
+            Set<Inet6Address> stale = new HashSet<>();
+            if (alias.address() != null && !alias.address().equals(address)) {
+                stale.add(alias.address());
+            }
+            Pair old = alias.peer() != null && alias.address() != null && !alias.peer().equals(peer)
+                    ? new Pair(alias.peer(), alias.address()) : null;
+            if (!stale.isEmpty() || old != null) {
+                isolation.revoke(stale, old);
+            }
+            if (peer != null) {
+                isolation.allow(new Pair(peer, address));
+            }
+        }
+        LinkAlias updated = new LinkAlias(settings.network(), id, address, peer);
+        if (!updated.encode().equals(link.alias())) {
+            runner.check("ip", "link", "set", "dev", host, "alias", updated.encode());
+        }
+        records.write(new InstanceRecord(id, host, new org.orchestrator.api.provider.NetnsHandle(netns.pid(), netns.path()),
+                address, peer));
+        LOG.info("instance {} was attached to network {} already; checked and repaired ({})", id, settings.network(),
+                Addresses.text(address));
+        return attachment(id, host, address, peer);
+    }
+
+    private void plugIntoBridge(String host) {
+        runner.check("ip", "link", "set", "dev", host, "master", settings.bridge());
+        // port isolation: isolated ports of one bridge cannot talk to each other, only to the host
+        runner.check("bridge", "link", "set", "dev", host, "isolated", settings.isolation() ? "on" : "off");
+        runner.check("ip", "link", "set", "dev", host, "up");
+    }
+
+    private void configureInside(NetnsTarget netns) {
+        String inner = settings.interfaceName();
+        // containers start with IPv6 disabled; DAD off so that the address is usable at once
+        runner.check(netns.inside("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+                "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf." + inner + ".disable_ipv6=0",
+                "net.ipv6.conf." + inner + ".accept_dad=0"));
+        runner.check(netns.inside("ip", "link", "set", "dev", "lo", "up"));
+        runner.check(netns.inside("ip", "link", "set", "dev", inner, "up"));
+    }
+
+    private void route(NetnsTarget netns) {
+        String inner = settings.interfaceName();
+        if (settings.addressing() == Addressing.DHCP) {
+            // a DHCPv6 lease is a /128: the prefix must be made on-link for the gateway to be reachable
+            runner.check(netns.inside("ip", "-6", "route", "replace", settings.prefix().toString(), "dev", inner));
+        }
+        runner.check(netns.inside("ip", "-6", "route", "replace", "default", "via", Addresses.text(settings.gateway()),
+                "dev", inner));
+    }
+
+    private Inet6Address allocate(String id) {
+        try {
+            return pool.allocate(settings.network(), id, settings.prefix(), Set.of(settings.gateway(), settings.prefix().network()));
+        } catch (IllegalStateException e) {
+            throw new NetworkException("no address for " + id + " on " + settings.network() + ": " + e.getMessage(), true, e);
+        }
+    }
+
+    private Inet6Address awaitDhcpAddress(String id, NetnsTarget netns) {
+        long deadline = System.nanoTime() + settings.dhcpTimeout().toNanos();
+        while (true) {
+            CommandResult shown = runner.run(List.of(netns.inside("ip", "-6", "-o", "addr", "show", "dev",
+                    settings.interfaceName(), "scope", "global")), null);
+            if (shown.ok()) {
+                for (String line : shown.stdout().split("\n")) {
+                    Matcher m = INET6.matcher(line);
+                    if (m.find() && !line.contains("tentative")) {
+                        Inet6Address address = Identifiers.ipv6(m.group(1));
+                        if (settings.prefix().contains(address)) {
+                            return address;
+                        }
+                    }
+                }
+            } else if (!netns.exists()) {
+                throw new NetworkException("the namespace of " + id + " vanished while waiting for its DHCPv6 lease", false);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new NetworkException("instance " + id + " got no DHCPv6 address in " + settings.prefix() + " within "
+                        + settings.dhcpTimeout().toSeconds() + " s (client log: "
+                        + dhcp.directory(id).resolve("log") + ")", true);
+            }
+            try {
+                Thread.sleep(POLL_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new NetworkException("interrupted while waiting for the DHCPv6 lease of " + id, true, e);
+            }
+        }
+    }
+
+    private void resumeDhcp(InstanceRecord record) {
+        try {
+            NetnsTarget netns = NetnsTarget.of(record.netns());
+            if (netns.exists()) {
+                dhcp.ensure(record.instanceId(), netns, settings.interfaceName());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("cannot resume the DHCPv6 client of instance {}: {}", record.instanceId(), e.getMessage());
+        }
+    }
+
+    private void rollback(String id, Deque<Runnable> undo, RuntimeException cause) {
+        LOG.warn("attaching instance {} to network {} failed, rolling back: {}", id, settings.network(), cause.getMessage());
+        while (!undo.isEmpty()) {
+            try {
+                undo.pop().run();
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+                LOG.warn("rollback step for instance {} failed: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- host state
+
+    private void ensureBridge() {
+        String bridge = settings.bridge();
+        if (hostLink(bridge).isEmpty()) {
+            runner.check("ip", "link", "add", "name", bridge, "address", settings.bridgeMac().value(), "type", "bridge");
+            LOG.info("created bridge {}", bridge);
+        }
+        runner.check("sysctl", "-q", "-w", "net.ipv6.conf." + bridge + ".disable_ipv6=0", "net.ipv6.conf." + bridge + ".accept_dad=0");
+        runner.check("ip", "-6", "addr", "replace", Addresses.text(settings.gateway()) + "/" + settings.prefix().length(),
+                "dev", bridge, "nodad");
+        runner.check("ip", "link", "set", "dev", bridge, "up");
+    }
+
+    /** @return whether the instance-side end of the host link {@code hostIndex} is in {@code netns} */
+    private boolean linkedInto(NetnsTarget netns, int hostIndex) {
+        CommandResult shown = runner.run(List.of(netns.inside("ip", "-o", "link", "show", "dev", settings.interfaceName())), null);
+        if (!shown.ok()) {
+            return false;
+        }
+        Matcher m = PEER_INDEX.matcher(shown.stdout().strip());
+        return m.find() && Integer.parseInt(m.group(1)) == hostIndex;
+    }
+
+    Optional<HostLink> hostLink(String name) {
+        CommandResult shown = runner.attempt("ip", "-o", "-d", "link", "show", "dev", name);
+        if (!shown.ok()) {
+            if (shown.stderr().contains("does not exist") || shown.stderr().contains("Cannot find device")) {
+                return Optional.empty();
+            }
+            throw CommandRunner.failure(shown);
+        }
+        List<HostLink> links = parseLinks(shown.stdout());
+        return links.stream().filter(l -> l.name().equals(name)).findFirst();
+    }
+
+    private List<HostLink> hostLinks() {
+        return parseLinks(runner.check("ip", "-o", "-d", "link", "show", "type", "veth"));
+    }
+
+    /** Parses {@code ip -o -d link show} output, one link a line, fields separated by backslashes. */
+    static List<HostLink> parseLinks(String output) {
+        List<HostLink> links = new ArrayList<>();
+        Pattern head = Pattern.compile("^(\\d+):\\s+([^@:\\s]+)(@[^:\\s]+)?:\\s+<([^>]*)>");
+        Pattern master = Pattern.compile("\\smaster (\\S+)");
+        Pattern isolated = Pattern.compile("\\sisolated (on|off)");
+        for (String line : output.split("\n")) {
+            Matcher h = head.matcher(line);
+            if (!h.find()) {
+                continue;
+            }
+            String alias = null;
+            for (String part : line.split("\\\\")) {
+                String trimmed = part.strip();
+                if (trimmed.startsWith("alias ")) {
+                    alias = trimmed.substring("alias ".length());
+                }
+            }
+            Matcher m = master.matcher(line);
+            Matcher iso = isolated.matcher(line);
+            boolean up = List.of(h.group(4).split(",")).contains("UP");
+            links.add(new HostLink(Integer.parseInt(h.group(1)), h.group(2), m.find() ? m.group(1) : null, up,
+                    iso.find() && iso.group(1).equals("on"), alias));
+        }
+        return links;
+    }
+
+    private void deleteLink(String name) {
+        CommandResult result = runner.attempt("ip", "link", "del", "dev", name);
+        if (!result.ok() && hostLink(name).isPresent()) {
+            throw CommandRunner.failure(result);
+        }
+    }
+
+    private Attachment attachment(String id, String host, Inet6Address address, Inet6Address peer) {
+        return new Attachment(id, settings.network(), host, settings.interfaceName(), settings.macFor(id), address,
+                settings.prefix().length(), settings.gateway(), peer);
+    }
+
+    private static String validInstanceId(String id) {
+        try {
+            return Identifiers.name(id);
+        } catch (IllegalArgumentException e) {
+            throw new NetworkException("invalid instance id: " + e.getMessage(), false, e);
+        }
+    }
+}
