@@ -1,0 +1,648 @@
+package org.orchestrator.provider.docker;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.PullImageResultCallback;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+
+import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.provider.ExportRequest;
+import org.orchestrator.api.provider.ExportResult;
+import org.orchestrator.api.provider.Instance;
+import org.orchestrator.api.provider.InstanceChangeSink;
+import org.orchestrator.api.provider.InstanceSpec;
+import org.orchestrator.api.provider.InstanceState;
+import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.api.provider.ProviderException;
+import org.orchestrator.api.provider.ResourceLimits;
+import org.orchestrator.api.provider.VirtualizationProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link VirtualizationProvider} backed by one Docker daemon. It owns the containers labelled
+ * {@code org.orchestrator.managed=true} and {@code org.orchestrator.provider=<name>}, so a
+ * restarted provider of the same name adopts them again.
+ *
+ * <p>Thread-safe. Calls on the same instance id are serialised; calls on different ids run in
+ * parallel. {@link #start()} starts the {@link DaemonMonitor} that follows the daemon's event
+ * stream and reports to the {@link InstanceChangeSink}; {@link #close()} stops it.
+ */
+public final class DockerProvider implements VirtualizationProvider, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DockerProvider.class);
+
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+    private static final int MAX_LABEL_KEY = 255;
+    private static final int MAX_LABEL_VALUE = 4096;
+    private static final int LOCK_STRIPES = 64;
+    private static final long OWN_ACTION_GRACE_MILLIS = 3000;
+
+    private final DockerSettings settings;
+    private final DockerErrors errors;
+    private final DockerClient docker;
+    private final OwnActions ownActions = new OwnActions(OWN_ACTION_GRACE_MILLIS);
+    private final DaemonMonitor monitor;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+
+    /**
+     * @param settings the endpoint
+     * @param sink     where outside changes are reported; returns {@code null} while there is none
+     */
+    public DockerProvider(DockerSettings settings, Supplier<InstanceChangeSink> sink) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(sink, "sink");
+        this.errors = new DockerErrors(settings.dockerHost());
+        this.docker = DockerClients.commands(settings);
+        this.monitor = new DaemonMonitor(settings, docker, ownActions, sink);
+        for (int i = 0; i < locks.length; i++) {
+            locks[i] = new ReentrantLock();
+        }
+    }
+
+    /** Starts following the daemon (events, outages, recoveries). */
+    public void start() {
+        monitor.start();
+    }
+
+    /** @return whether the monitor saw the daemon answer at its last check */
+    public boolean daemonAvailable() {
+        return monitor.available();
+    }
+
+    /** @return the settings of this endpoint */
+    public DockerSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public void close() {
+        monitor.close();
+        try {
+            docker.close();
+        } catch (IOException e) {
+            LOG.debug("closing the Docker client of provider {} failed", settings.name(), e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return settings.name();
+    }
+
+    @Override
+    public Instance provision(InstanceSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        List<String> env = environment(spec);
+        Map<String, String> labels = labels(spec);
+        String action = "provision instance " + spec.instanceId();
+        ReentrantLock lock = lockFor(spec.instanceId());
+        lock.lock();
+        try {
+            Optional<Container> existing = find(spec.instanceId(), action);
+            if (existing.isPresent()) {
+                Container c = existing.get();
+                String client = label(c.getLabels(), Labels.CLIENT);
+                if (!spec.client().value().equals(client)) {
+                    throw new ProviderException("instance " + spec.instanceId() + " exists on provider " + name()
+                        + " for another client (" + Identifiers.quote(client) + "), not " + spec.client(), false);
+                }
+                String status = lower(c.getState());
+                if (status.equals("dead") || status.equals("removing")) {
+                    LOG.info("instance {} on provider {} is {}; replacing its container {}", spec.instanceId(), name(),
+                        status, c.getId());
+                    remove(c.getId(), action);
+                } else {
+                    if (!status.equals("running")) {
+                        startContainer(c.getId(), status, action);
+                    }
+                    return instanceOf(inspectContainer(c.getId(), action));
+                }
+            }
+            ensureImage(spec.image(), action);
+            String containerId = create(spec, env, labels, action);
+            try {
+                startContainer(containerId, "created", action);
+            } catch (ProviderException e) {
+                // Leave nothing half-made behind: a retry creates the container afresh.
+                remove(containerId, action);
+                throw e;
+            }
+            Instance instance = instanceOf(inspectContainer(containerId, action));
+            LOG.info("provider {} provisioned instance {} for client {} as container {} ({})", name(),
+                spec.instanceId(), spec.client(), instance.name(), shortId(containerId));
+            return instance;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void start(String instanceId) {
+        String action = "start instance " + instanceId;
+        ReentrantLock lock = lockFor(instanceId);
+        lock.lock();
+        try {
+            Container c = require(instanceId, action);
+            startContainer(c.getId(), lower(c.getState()), action);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void stop(String instanceId) {
+        String action = "stop instance " + instanceId;
+        ReentrantLock lock = lockFor(instanceId);
+        lock.lock();
+        try {
+            Container c = require(instanceId, action);
+            ownActions.begin(c.getId());
+            try {
+                docker.stopContainerCmd(c.getId()).withTimeout((int) settings.stopTimeout().toSeconds()).exec();
+                LOG.info("provider {} stopped instance {}", name(), instanceId);
+            } catch (NotModifiedException e) {
+                LOG.debug("instance {} on provider {} was not running", instanceId, name());
+            } catch (NotFoundException e) {
+                throw new ProviderException("instance " + instanceId + " does not exist on provider " + name(), false, e);
+            } catch (RuntimeException e) {
+                throw errors.translate(action, e);
+            } finally {
+                ownActions.end(c.getId());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void destroy(String instanceId) {
+        String action = "destroy instance " + instanceId;
+        ReentrantLock lock = lockFor(instanceId);
+        lock.lock();
+        try {
+            for (Container c : owned(instanceId, action)) {
+                remove(c.getId(), action);
+                LOG.info("provider {} destroyed instance {} (container {})", name(), instanceId, shortId(c.getId()));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<Instance> list() {
+        String action = "list instances";
+        List<Container> containers;
+        try {
+            containers = docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.PROVIDER, name())).exec();
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+        List<Instance> out = new ArrayList<>(containers.size());
+        for (Container c : containers) {
+            instanceOf(c).ifPresent(out::add);
+        }
+        out.sort(Comparator.comparing(Instance::id));
+        return List.copyOf(out);
+    }
+
+    @Override
+    public Optional<Instance> inspect(String instanceId) {
+        return find(instanceId, "inspect instance " + instanceId).flatMap(this::instanceOf);
+    }
+
+    @Override
+    public NetnsHandle networkNamespace(String instanceId) {
+        String action = "find the network namespace of instance " + instanceId;
+        Container c = require(instanceId, action);
+        InspectContainerResponse inspect = inspectContainer(c.getId(), action);
+        InspectContainerResponse.ContainerState state = inspect.getState();
+        Long pid = state == null ? null : state.getPidLong();
+        if (state == null || !Boolean.TRUE.equals(state.getRunning()) || pid == null || pid <= 0) {
+            throw new ProviderException("instance " + instanceId + " on provider " + name() + " is not running ("
+                + (state == null ? "no state" : state.getStatus()) + "); it has no network namespace", false);
+        }
+        return NetnsHandle.ofPid(pid);
+    }
+
+    @Override
+    public ExportResult export(ExportRequest request) {
+        Objects.requireNonNull(request, "request");
+        String action = "export instance " + request.instanceId() + " as " + request.imageTag();
+        Path target = null;
+        if (request.archiveName() != null) {
+            if (settings.exportFolder() == null) {
+                throw new ProviderException("provider " + name() + " has no exportFolder configured; cannot save "
+                    + request.archiveName(), false);
+            }
+            try {
+                target = ArchivePaths.resolve(settings.exportFolder(), request.archiveName());
+            } catch (IllegalArgumentException e) {
+                throw new ProviderException(e.getMessage(), false, e);
+            } catch (IOException e) {
+                throw new ProviderException("export folder " + settings.exportFolder() + " of provider " + name()
+                    + " is not usable: " + e, false, e);
+            }
+        }
+        ImageReference ref = ImageReference.parse(request.imageTag());
+        String imageId;
+        ReentrantLock lock = lockFor(request.instanceId());
+        lock.lock();
+        try {
+            Container c = require(request.instanceId(), action);
+            // The image would inherit the container's labels, and containers made from it would look
+            // like ours; blank them out.
+            Map<String, String> imageLabels = new LinkedHashMap<>();
+            imageLabels.put(Labels.MANAGED, "");
+            imageLabels.put(Labels.PROVIDER, "");
+            imageLabels.put(Labels.INSTANCE, "");
+            imageLabels.put(Labels.CLIENT, "");
+            imageLabels.put(Labels.EXPORTED_FROM, request.instanceId());
+            imageId = docker.commitCmd(c.getId()).withRepository(ref.repository()).withTag(ref.tag())
+                .withLabels(imageLabels).withPause(Boolean.TRUE)
+                .withMessage("exported by the orchestrator from instance " + request.instanceId()).exec();
+        } catch (ProviderException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        } finally {
+            lock.unlock();
+        }
+        LOG.info("provider {} committed instance {} as image {} ({})", name(), request.instanceId(),
+            request.imageTag(), shortId(imageId));
+        if (target == null) {
+            return new ExportResult(imageId, request.imageTag(), null, 0);
+        }
+        long size = save(ref, target, action);
+        LOG.info("provider {} saved image {} to {} ({} bytes)", name(), request.imageTag(), target, size);
+        return new ExportResult(imageId, request.imageTag(), target, size);
+    }
+
+    private long save(ImageReference ref, Path target, String action) {
+        Path temp;
+        try {
+            temp = Files.createTempFile(target.getParent(), ".orch-export-", ".tmp");
+        } catch (IOException e) {
+            throw new ProviderException("cannot write to export folder " + target.getParent() + ": " + e, false, e);
+        }
+        try {
+            try (InputStream in = docker.saveImageCmd(ref.repository()).withTag(ref.tag()).exec()) {
+                try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+                     OutputStream out = java.nio.channels.Channels.newOutputStream(channel)) {
+                    in.transferTo(out);
+                    out.flush();
+                    channel.force(true);
+                }
+            } catch (IOException e) {
+                throw new ProviderException("saving image " + ref + " to " + target + " failed: " + e, true, e);
+            } catch (RuntimeException e) {
+                throw errors.translate(action, e);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return Files.size(target);
+        } catch (IOException e) {
+            throw new ProviderException("moving the archive into place at " + target + " failed: " + e, true, e);
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                LOG.warn("could not remove temporary archive {}", temp, e);
+            }
+        }
+    }
+
+    // --- containers ---------------------------------------------------------------------------
+
+    private String create(InstanceSpec spec, List<String> env, Map<String, String> labels, String action) {
+        String containerName = Labels.NAME_PREFIX + spec.instanceId();
+        ResourceLimits defaults = settings.defaultLimits();
+        long memory = spec.limits().memoryBytes() > 0 ? spec.limits().memoryBytes() : defaults.memoryBytes();
+        double cpus = spec.limits().cpus() > 0 ? spec.limits().cpus() : defaults.cpus();
+        long pids = spec.limits().pids() > 0 ? spec.limits().pids() : defaults.pids();
+
+        HostConfig host = HostConfig.newHostConfig()
+            .withNetworkMode("none")
+            .withPrivileged(Boolean.FALSE)
+            .withSysctls(Map.of("net.ipv6.conf.all.disable_ipv6", "0", "net.ipv6.conf.default.disable_ipv6", "0"))
+            .withCapDrop(capabilities(settings.capDrop()))
+            .withCapAdd(capabilities(settings.capAdd()))
+            .withSecurityOpts(List.of("no-new-privileges:true"))
+            .withReadonlyRootfs(spec.readOnlyRootFs());
+        if (spec.readOnlyRootFs() && !settings.tmpfs().isEmpty()) {
+            host.withTmpFs(settings.tmpfs());
+        }
+        if (memory > 0) {
+            host.withMemory(memory).withMemorySwap(memory);
+        }
+        if (cpus > 0) {
+            host.withNanoCPUs(Math.round(cpus * 1_000_000_000d));
+        }
+        if (pids > 0) {
+            host.withPidsLimit(pids);
+        }
+        try {
+            var cmd = docker.createContainerCmd(spec.image())
+                .withName(containerName)
+                .withHostName(hostname(spec.hostname()))
+                .withEnv(env)
+                .withLabels(labels)
+                .withHostConfig(host);
+            if (!spec.command().isEmpty()) {
+                cmd.withCmd(spec.command());
+            }
+            CreateContainerResponse created = cmd.exec();
+            for (String warning : created.getWarnings() == null ? new String[0] : created.getWarnings()) {
+                LOG.warn("Docker daemon at {} warns about instance {}: {}", settings.dockerHost(), spec.instanceId(),
+                    warning);
+            }
+            return created.getId();
+        } catch (ConflictException e) {
+            throw new ProviderException("container name " + containerName + " is taken on Docker daemon at "
+                + settings.dockerHost() + " by a container provider " + name() + " does not own for instance "
+                + spec.instanceId() + "; remove it or pick another instance id", false, e);
+        } catch (NotFoundException e) {
+            throw new ProviderException("image " + spec.image() + " is not available on Docker daemon at "
+                + settings.dockerHost() + ": " + DockerErrors.daemonMessage(e), false, e);
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+    }
+
+    private void startContainer(String containerId, String status, String action) {
+        ownActions.begin(containerId);
+        try {
+            if ("paused".equals(status)) {
+                docker.unpauseContainerCmd(containerId).exec();
+            } else if (!"running".equals(status)) {
+                docker.startContainerCmd(containerId).exec();
+            }
+        } catch (NotModifiedException e) {
+            LOG.debug("container {} was running already", containerId);
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        } finally {
+            ownActions.end(containerId);
+        }
+    }
+
+    private void remove(String containerId, String action) {
+        ownActions.begin(containerId);
+        try {
+            docker.removeContainerCmd(containerId).withForce(Boolean.TRUE).withRemoveVolumes(Boolean.TRUE).exec();
+        } catch (NotFoundException e) {
+            LOG.debug("container {} was gone already", containerId);
+        } catch (ConflictException e) {
+            // "removal already in progress": the daemon finishes it for us.
+            LOG.debug("container {} is being removed already: {}", containerId, e.getMessage());
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        } finally {
+            ownActions.end(containerId);
+        }
+    }
+
+    private void ensureImage(String image, String action) {
+        try {
+            docker.inspectImageCmd(image).exec();
+            return;
+        } catch (NotFoundException e) {
+            LOG.info("image {} is missing on Docker daemon at {}; pulling it", image, settings.dockerHost());
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+        ImageReference ref = ImageReference.parse(image);
+        try {
+            boolean done = docker.pullImageCmd(ref.repository()).withTag(ref.tag())
+                .exec(new PullImageResultCallback())
+                .awaitCompletion(settings.pullTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (!done) {
+                throw new ProviderException("pulling image " + image + " on Docker daemon at " + settings.dockerHost()
+                    + " did not finish within " + settings.pullTimeout().toSeconds() + " s", true);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProviderException("interrupted while pulling image " + image, true, e);
+        } catch (ProviderException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            if (DockerErrors.ioCause(e) != null && !monitor.ping()) {
+                throw errors.unreachable(action, e);
+            }
+            String detail = e instanceof DockerException de ? DockerErrors.daemonMessage(de) : String.valueOf(e.getMessage());
+            throw new ProviderException("image " + image + " is not available on Docker daemon at "
+                + settings.dockerHost() + " and could not be pulled: " + detail
+                + "; load or build it there (docker load / docker build)", false, e);
+        }
+        try {
+            docker.inspectImageCmd(image).exec();
+        } catch (NotFoundException e) {
+            throw new ProviderException("image " + image + " is still missing on Docker daemon at "
+                + settings.dockerHost() + " after a pull", false, e);
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+    }
+
+    private InspectContainerResponse inspectContainer(String containerId, String action) {
+        try {
+            return docker.inspectContainerCmd(containerId).exec();
+        } catch (NotFoundException e) {
+            throw new ProviderException("container " + shortId(containerId) + " vanished while trying to " + action,
+                true, e);
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+    }
+
+    private List<Container> owned(String instanceId, String action) {
+        Identifiers.name(instanceId);
+        try {
+            return docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.PROVIDER, name(), Labels.INSTANCE, instanceId))
+                .exec();
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+    }
+
+    /** @return the container of the instance; a running one wins over others should there be several */
+    private Optional<Container> find(String instanceId, String action) {
+        List<Container> containers = owned(instanceId, action);
+        if (containers.size() > 1) {
+            LOG.warn("provider {} has {} containers for instance {}; using the running one", name(),
+                containers.size(), instanceId);
+        }
+        return containers.stream()
+            .min(Comparator.comparing((Container c) -> !"running".equals(lower(c.getState())))
+                .thenComparing(c -> c.getCreated() == null ? 0L : -c.getCreated()));
+    }
+
+    private Container require(String instanceId, String action) {
+        return find(instanceId, action).orElseThrow(() -> new ProviderException(
+            "instance " + instanceId + " does not exist on provider " + name() + " (could not " + action + ")", false));
+    }
+
+    // --- mapping ------------------------------------------------------------------------------
+
+    private Optional<Instance> instanceOf(Container c) {
+        Map<String, String> labels = c.getLabels() == null ? Map.of() : c.getLabels();
+        String name = c.getNames() == null || c.getNames().length == 0 ? c.getId() : stripSlash(c.getNames()[0]);
+        Instant created = c.getCreated() == null ? Instant.EPOCH : Instant.ofEpochSecond(c.getCreated());
+        return instance(labels, c.getId(), name, c.getImage(), c.getState(), created);
+    }
+
+    private Instance instanceOf(InspectContainerResponse r) {
+        Map<String, String> labels = r.getConfig() == null || r.getConfig().getLabels() == null
+            ? Map.of() : r.getConfig().getLabels();
+        Instant created;
+        try {
+            created = r.getCreated() == null ? Instant.EPOCH : Instant.parse(r.getCreated());
+        } catch (DateTimeParseException e) {
+            created = Instant.EPOCH;
+        }
+        String image = r.getConfig() == null ? null : r.getConfig().getImage();
+        String status = r.getState() == null ? null : r.getState().getStatus();
+        return instance(labels, r.getId(), stripSlash(r.getName()), image, status, created).orElseThrow(
+            () -> new ProviderException("container " + shortId(r.getId()) + " lacks the orchestrator's labels", false));
+    }
+
+    private Optional<Instance> instance(Map<String, String> labels, String containerId, String containerName,
+                                        String image, String status, Instant created) {
+        String id = labels.get(Labels.INSTANCE);
+        String client = labels.get(Labels.CLIENT);
+        try {
+            Identifiers.name(id);
+            Duid duid = Duid.parse(client);
+            return Optional.of(new Instance(id, name(), containerId, containerName, duid, image, state(status), created,
+                labels));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            LOG.warn("provider {} ignores container {}: its orchestrator labels are invalid ({})", name(),
+                shortId(containerId), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Maps Docker's container status to the platform's states. */
+    static InstanceState state(String status) {
+        return switch (lower(status)) {
+            case "created" -> InstanceState.CREATED;
+            case "running", "restarting" -> InstanceState.RUNNING;
+            case "exited", "paused" -> InstanceState.STOPPED;
+            case "removing" -> InstanceState.REMOVED;
+            default -> InstanceState.DEAD;
+        };
+    }
+
+    private List<String> environment(InstanceSpec spec) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("ORCHESTRATOR_CLIENT", spec.client().value());
+        env.put("ORCHESTRATOR_HOSTNAME", spec.hostname());
+        spec.environment().forEach((key, value) -> {
+            if (!ENV_NAME.matcher(key).matches()) {
+                throw new ProviderException("environment variable name is not valid: " + Identifiers.quote(key), false);
+            }
+            if (value == null || value.indexOf('\0') >= 0) {
+                throw new ProviderException("environment variable " + key + " has a NUL or no value", false);
+            }
+            env.put(key, value);
+        });
+        List<String> out = new ArrayList<>(env.size());
+        env.forEach((key, value) -> out.add(key + "=" + value));
+        return out;
+    }
+
+    private Map<String, String> labels(InstanceSpec spec) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        spec.labels().forEach((key, value) -> {
+            if (key.startsWith(Labels.RESERVED_PREFIX)) {
+                LOG.debug("label {} of instance {} is reserved; ignored", key, spec.instanceId());
+                return;
+            }
+            if (key.isEmpty() || key.length() > MAX_LABEL_KEY || value == null || value.length() > MAX_LABEL_VALUE
+                || hasControl(key) || hasControl(value)) {
+                throw new ProviderException("label is not valid: " + Identifiers.quote(key), false);
+            }
+            labels.put(key, value);
+        });
+        labels.put(Labels.MANAGED, "true");
+        labels.put(Labels.PROVIDER, name());
+        labels.put(Labels.INSTANCE, spec.instanceId());
+        labels.put(Labels.CLIENT, spec.client().value());
+        return labels;
+    }
+
+    private static boolean hasControl(String text) {
+        return text.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f);
+    }
+
+    private static String hostname(String hostname) {
+        // The kernel allows 64 bytes; a long FQDN keeps its first label.
+        if (hostname.length() <= 63) {
+            return hostname;
+        }
+        int dot = hostname.indexOf('.');
+        return dot > 0 && dot <= 63 ? hostname.substring(0, dot) : hostname.substring(0, 63);
+    }
+
+    private static Capability[] capabilities(List<String> names) {
+        return names.stream().map(Capability::valueOf).toArray(Capability[]::new);
+    }
+
+    private ReentrantLock lockFor(String instanceId) {
+        return locks[Math.floorMod(instanceId.hashCode(), locks.length)];
+    }
+
+    private static String label(Map<String, String> labels, String key) {
+        return labels == null ? null : labels.get(key);
+    }
+
+    private static String lower(String text) {
+        return text == null ? "" : text.toLowerCase(Locale.ROOT);
+    }
+
+    private static String stripSlash(String name) {
+        return name != null && name.startsWith("/") ? name.substring(1) : name;
+    }
+
+    static String shortId(String id) {
+        if (id == null) {
+            return "?";
+        }
+        String plain = id.startsWith("sha256:") ? id.substring(7) : id;
+        return plain.length() > 12 ? plain.substring(0, 12) : plain;
+    }
+}
