@@ -1,0 +1,285 @@
+package org.orchestrator.dhcp.dnsmasq;
+
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.lease.Lease;
+import org.orchestrator.api.lease.LeaseEvent;
+import org.orchestrator.api.lease.LeaseEventType;
+import org.orchestrator.api.lease.LeaseSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns hook calls into lease events for the {@link LeaseSink} and answers dnsmasq's {@code init}
+ * from the sink's store. Ingestion is state-based and idempotent: {@code add} is ADDED, {@code old}
+ * (renewal or replay) is RENEWED, {@code del} is RELEASED, or EXPIRED when dnsmasq deletes a lease
+ * at or after its expiry. A sweep reports EXPIRED for leases that ran out while dnsmasq said nothing
+ * (dnsmasq down, external mode). Calls are serialised: the hook never runs concurrently anyway, and
+ * order matters (spooled events first). Thread-safe.
+ */
+final class LeaseBook {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseBook.class);
+    private static final Pattern SPOOL_NAME = Pattern.compile("[0-9]{12}\\.ev");
+    /** Slack for clock steps between dnsmasq and the JVM before a lease counts as run out. */
+    private static final Duration EXPIRY_SLACK = Duration.ofSeconds(2);
+
+    private final String source;
+    private final LeaseSink sink;
+    private final HookEventParser parser;
+    private final Clock clock;
+    private final Path serverDuidFile;
+    private final Path spoolDir;
+    private final Map<Inet6Address, Lease> leases = new HashMap<>();
+    private Duid serverDuid;
+
+    LeaseBook(String source, String network, LeaseSink sink, Clock clock, Path serverDuidFile, Path spoolDir) {
+        this.source = Identifiers.name(source);
+        this.sink = Objects.requireNonNull(sink, "sink");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.parser = new HookEventParser(source, network, clock);
+        this.serverDuidFile = Objects.requireNonNull(serverDuidFile, "serverDuidFile");
+        this.spoolDir = Objects.requireNonNull(spoolDir, "spoolDir");
+    }
+
+    /** Loads the server DUID and the active leases from the sink (the store owns the lease database). */
+    synchronized void load() {
+        serverDuid = null;
+        if (Files.exists(serverDuidFile)) {
+            try {
+                serverDuid = Duid.parse(Files.readString(serverDuidFile, StandardCharsets.US_ASCII).strip());
+            } catch (IOException | IllegalArgumentException e) {
+                LOG.warn("Ignoring the stored server DUID of source {}: {}", source, e.getMessage());
+            }
+        }
+        leases.clear();
+        try {
+            for (Lease lease : sink.activeLeases(source)) {
+                leases.put(lease.address(), lease);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot read the active leases of source {} from the store: {}", source, e.getMessage());
+        }
+    }
+
+    /** @return the status and body to send back to the hook; never throws for bad input */
+    synchronized Reply handle(HookRecord record) {
+        drainSpool();
+        return apply(record, "socket");
+    }
+
+    /** @return a snapshot of the leases this source holds as active */
+    synchronized List<Lease> leases() {
+        return List.copyOf(leases.values());
+    }
+
+    /**
+     * Ingests spooled events in order, deleting each file once handled (delivered, or refused as
+     * malformed). Stops at the first event the sink cannot store yet, so that order is kept.
+     *
+     * @return how many files were ingested
+     */
+    synchronized int drainSpool() {
+        if (!Files.isDirectory(spoolDir)) {
+            return 0;
+        }
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(spoolDir)) {
+            for (Path p : dir) {
+                if (SPOOL_NAME.matcher(p.getFileName().toString()).matches()) {
+                    files.add(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot list the spool {}: {}", spoolDir, e.getMessage());
+            return 0;
+        }
+        files.sort(null);
+        int done = 0;
+        for (Path file : files) {
+            Reply reply;
+            try {
+                byte[] bytes = Files.readAllBytes(file);
+                HookRecord record = HookProtocol.parse(bytes, bytes.length);
+                if (record == null) {
+                    throw new IllegalArgumentException("truncated request");
+                }
+                reply = apply(record, "spool file " + file.getFileName());
+            } catch (IOException e) {
+                LOG.warn("Cannot read spooled event {}: {}", file, e.getMessage());
+                return done;
+            } catch (IllegalArgumentException e) {
+                LOG.warn("Dropping spooled event {}: {}", file.getFileName(), e.getMessage());
+                reply = Reply.error(e.getMessage());
+            }
+            if (reply.status().startsWith("RETRY")) {
+                return done;
+            }
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                LOG.warn("Cannot delete spooled event {}: {}", file, e.getMessage());
+                return done;
+            }
+            done++;
+        }
+        if (done > 0) {
+            LOG.info("Ingested {} spooled lease event(s) of source {}", done, source);
+        }
+        return done;
+    }
+
+    /**
+     * Reports EXPIRED for every lease whose expiry passed without renewal.
+     *
+     * @return how many leases expired
+     */
+    synchronized int expireOverdue() {
+        Instant limit = clock.instant().minus(EXPIRY_SLACK);
+        int n = 0;
+        for (Lease lease : List.copyOf(leases.values())) {
+            if (lease.expiredAt(limit)) {
+                try {
+                    sink.accept(new LeaseEvent(LeaseEventType.EXPIRED, lease, clock.instant()));
+                    leases.remove(lease.address());
+                    n++;
+                } catch (RuntimeException e) {
+                    LOG.warn("Cannot report the expiry of {} of client {}: {}", lease.address().getHostAddress(), lease.duid(), e.getMessage());
+                }
+            }
+        }
+        return n;
+    }
+
+    /** @return dnsmasq's lease database for DHCPv6, rendered from the store */
+    synchronized String leaseDatabase() {
+        List<Lease> active = sink.activeLeases(source);
+        leases.clear();
+        StringBuilder sb = new StringBuilder();
+        if (serverDuid != null) {
+            sb.append("duid ").append(serverDuid.value()).append('\n');
+        }
+        Instant now = clock.instant();
+        for (Lease lease : active) {
+            leases.put(lease.address(), lease);
+            if (lease.expiredAt(now)) {
+                // dnsmasq replays it as "del", which the sink then records.
+                LOG.debug("Replaying expired lease {} to dnsmasq", lease.address().getHostAddress());
+            }
+            long expires = lease.expiresAt() == null ? 0 : lease.expiresAt().getEpochSecond();
+            sb.append(expires).append(' ').append(lease.iaid()).append(' ').append(lease.address().getHostAddress())
+                    .append(' ').append(lease.hostname() == null ? "*" : lease.hostname().split("\\.", 2)[0])
+                    .append(' ').append(lease.duid().value()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private Reply apply(HookRecord record, String origin) {
+        HookEvent event;
+        try {
+            event = parser.parse(record);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Rejected a dnsmasq event of source {} from {}: {}", source, origin, e.getMessage());
+            return Reply.error(e.getMessage());
+        }
+        if (event instanceof HookEvent.Init) {
+            try {
+                return new Reply("OK", leaseDatabase());
+            } catch (RuntimeException e) {
+                LOG.error("Cannot answer dnsmasq's init for source {}: {}", source, e.getMessage());
+                return new Reply("RETRY " + e.getMessage(), "");
+            }
+        }
+        if (event instanceof HookEvent.Ignored ignored) {
+            LOG.debug("Ignored a dnsmasq event of source {}: {}", source, ignored.why());
+            return new Reply("IGNORED", "");
+        }
+        HookEvent.Change change = (HookEvent.Change) event;
+        rememberServerDuid(change.serverDuid());
+        Lease lease = change.lease();
+        Instant now = clock.instant();
+        Lease known = leases.get(lease.address());
+        if (known != null && known.duid().equals(lease.duid())) {
+            // Start-up replays carry no client data: keep what the store knew.
+            lease = new Lease(lease.duid(), lease.iaid(), lease.address(),
+                    lease.mac() != null ? lease.mac() : known.mac(),
+                    lease.hostname() != null ? lease.hostname() : known.hostname(),
+                    lease.expiresAt(), lease.source(), lease.network() != null ? lease.network() : known.network());
+        }
+        LeaseEventType type = switch (change.action()) {
+            case "add" -> LeaseEventType.ADDED;
+            case "old" -> LeaseEventType.RENEWED;
+            default -> lease.expiresAt() != null && !lease.expiresAt().isAfter(now.plus(EXPIRY_SLACK))
+                    ? LeaseEventType.EXPIRED : LeaseEventType.RELEASED;
+        };
+        try {
+            sink.accept(new LeaseEvent(type, lease, now));
+        } catch (IllegalArgumentException e) {
+            LOG.warn("The store refused {} of {} for client {} (source {}): {}", type, lease.address().getHostAddress(),
+                    lease.duid(), source, e.getMessage());
+            return Reply.error(e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot store {} of {} for client {} (source {}), the hook will spool it: {}", type,
+                    lease.address().getHostAddress(), lease.duid(), source, e.getMessage());
+            return new Reply("RETRY " + e.getMessage(), "");
+        }
+        if (type == LeaseEventType.ADDED || type == LeaseEventType.RENEWED) {
+            leases.put(lease.address(), lease);
+        } else {
+            leases.remove(lease.address());
+        }
+        LOG.debug("{} {} for client {} iaid {} (source {})", type, lease.address().getHostAddress(), lease.duid(), lease.iaid(), source);
+        return new Reply("OK", "");
+    }
+
+    private void rememberServerDuid(Duid duid) {
+        if (duid == null || duid.equals(serverDuid)) {
+            return;
+        }
+        try {
+            Files2.writeAtomically(serverDuidFile, duid.value() + "\n", Files2.PRIVATE);
+            serverDuid = duid;
+        } catch (IOException e) {
+            LOG.warn("Cannot store the server DUID of source {}: {}", source, e.getMessage());
+        }
+    }
+
+    /** The answer to one hook call. */
+    record Reply(String status, String body) {
+        Reply {
+            Objects.requireNonNull(status, "status");
+            Objects.requireNonNull(body, "body");
+            // The status travels back to a log line of dnsmasq: printable ASCII only, bounded.
+            status = sanitize(status);
+        }
+
+        static Reply error(String reason) {
+            return new Reply("ERR " + reason, "");
+        }
+
+        private static String sanitize(String text) {
+            StringBuilder sb = new StringBuilder(Math.min(text.length(), 200));
+            for (int i = 0; i < text.length() && sb.length() < 200; i++) {
+                char c = text.charAt(i);
+                sb.append(c >= 0x20 && c < 0x7f ? c : '?');
+            }
+            return sb.toString();
+        }
+    }
+}
