@@ -130,6 +130,9 @@ final class DnsmasqSource implements DhcpSource {
 
     /** Abandons everything without stopping dnsmasq, as a crash of the JVM would (tests only). */
     synchronized void abandonForTest() {
+        if (supervisor != null) {
+            supervisor.abandon();
+        }
         if (sweeper != null) {
             sweeper.shutdownNow();
         }

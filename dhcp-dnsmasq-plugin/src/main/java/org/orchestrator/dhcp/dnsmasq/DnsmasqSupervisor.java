@@ -92,6 +92,13 @@ final class DnsmasqSupervisor {
         }
     }
 
+    /** Forgets dnsmasq without stopping it, as a crash of the JVM would (tests only). */
+    synchronized void abandon() {
+        stopped = true;
+        process = null;
+        scheduler.shutdownNow();
+    }
+
     /** Stops a dnsmasq that an earlier run of this source left behind, if its pid file names one. */
     static void killStray(DnsmasqSettings settings) {
         Path pidFile = settings.pidFile();

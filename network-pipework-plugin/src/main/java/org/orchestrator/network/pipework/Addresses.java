@@ -2,6 +2,8 @@ package org.orchestrator.network.pipework;
 
 import java.net.Inet6Address;
 
+import org.orchestrator.api.network.Ipv6Prefix;
+
 /** Text forms of IPv6 addresses for command arguments, aliases and logs. */
 final class Addresses {
 
@@ -45,5 +47,10 @@ final class Addresses {
             text.append(Integer.toHexString(groups[i]));
         }
         return text.toString();
+    }
+
+    /** @return {@code address/length} with the address compressed */
+    static String text(Ipv6Prefix prefix) {
+        return text(prefix.network()) + "/" + prefix.length();
     }
 }

@@ -78,7 +78,7 @@ final class NftIsolation {
         }
         allow.append("oifname ").append(br).append(' ');
         if (settings.devicePrefix() != null) {
-            allow.append("ip6 saddr ").append(settings.devicePrefix()).append(' ');
+            allow.append("ip6 saddr ").append(Addresses.text(settings.devicePrefix())).append(' ');
         }
         allow.append("ip6 saddr . ip6 daddr @").append(SET).append(" accept\n");
         r.append(allow);

@@ -330,7 +330,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         String inner = settings.interfaceName();
         if (settings.addressing() == Addressing.DHCP) {
             // a DHCPv6 lease is a /128: the prefix must be made on-link for the gateway to be reachable
-            runner.check(netns.inside("ip", "-6", "route", "replace", settings.prefix().toString(), "dev", inner));
+            runner.check(netns.inside("ip", "-6", "route", "replace", Addresses.text(settings.prefix()), "dev", inner));
         }
         runner.check(netns.inside("ip", "-6", "route", "replace", "default", "via", Addresses.text(settings.gateway()),
                 "dev", inner));

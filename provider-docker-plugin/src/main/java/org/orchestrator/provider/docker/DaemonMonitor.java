@@ -223,7 +223,7 @@ final class DaemonMonitor implements Closeable {
                 return;
             }
         }
-        if (containerId != null && ownActions.isOwn(containerId)) {
+        if (containerId != null && ownActions.isOwn(containerId, action)) {
             LOG.debug("event {} on instance {} was caused by provider {} itself", action, instanceId, settings.name());
             return;
         }

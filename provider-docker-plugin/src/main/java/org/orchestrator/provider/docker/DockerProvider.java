@@ -188,7 +188,7 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
         lock.lock();
         try {
             Container c = require(instanceId, action);
-            ownActions.begin(c.getId());
+            ownActions.begin(c.getId(), OwnActions.STOP);
             try {
                 docker.stopContainerCmd(c.getId()).withTimeout((int) settings.stopTimeout().toSeconds()).exec();
                 LOG.info("provider {} stopped instance {}", name(), instanceId);
@@ -199,7 +199,7 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
             } catch (RuntimeException e) {
                 throw errors.translate(action, e);
             } finally {
-                ownActions.end(c.getId());
+                ownActions.end(c.getId(), OwnActions.STOP);
             }
         } finally {
             lock.unlock();
@@ -403,7 +403,7 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
     }
 
     private void startContainer(String containerId, String status, String action) {
-        ownActions.begin(containerId);
+        ownActions.begin(containerId, OwnActions.START);
         try {
             if ("paused".equals(status)) {
                 docker.unpauseContainerCmd(containerId).exec();
@@ -415,12 +415,12 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
         } catch (RuntimeException e) {
             throw errors.translate(action, e);
         } finally {
-            ownActions.end(containerId);
+            ownActions.end(containerId, OwnActions.START);
         }
     }
 
     private void remove(String containerId, String action) {
-        ownActions.begin(containerId);
+        ownActions.begin(containerId, OwnActions.REMOVE);
         try {
             docker.removeContainerCmd(containerId).withForce(Boolean.TRUE).withRemoveVolumes(Boolean.TRUE).exec();
         } catch (NotFoundException e) {
@@ -431,7 +431,7 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
         } catch (RuntimeException e) {
             throw errors.translate(action, e);
         } finally {
-            ownActions.end(containerId);
+            ownActions.end(containerId, OwnActions.REMOVE);
         }
     }
 

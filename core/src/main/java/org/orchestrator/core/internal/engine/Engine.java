@@ -1,0 +1,1205 @@
+package org.orchestrator.core.internal.engine;
+
+import java.net.Inet6Address;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.orchestrator.api.lease.DhcpSource;
+import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.lease.Lease;
+import org.orchestrator.api.lease.LeaseEvent;
+import org.orchestrator.api.lease.LeaseSink;
+import org.orchestrator.api.lease.Reservation;
+import org.orchestrator.api.manage.ClientState;
+import org.orchestrator.api.manage.ClientView;
+import org.orchestrator.api.manage.ComponentView;
+import org.orchestrator.api.manage.EventRecord;
+import org.orchestrator.api.manage.Health;
+import org.orchestrator.api.manage.InstanceView;
+import org.orchestrator.api.manage.LeaseStatus;
+import org.orchestrator.api.manage.Orchestrator;
+import org.orchestrator.api.manage.OrchestratorException;
+import org.orchestrator.api.manage.OrchestratorException.Reason;
+import org.orchestrator.api.manage.ReconcileReport;
+import org.orchestrator.api.manage.Statistics;
+import org.orchestrator.api.network.AttachRequest;
+import org.orchestrator.api.network.Attachment;
+import org.orchestrator.api.network.NetworkAttacher;
+import org.orchestrator.api.provider.ExportRequest;
+import org.orchestrator.api.provider.ExportResult;
+import org.orchestrator.api.provider.Instance;
+import org.orchestrator.api.provider.InstanceChangeSink;
+import org.orchestrator.api.provider.InstanceSpec;
+import org.orchestrator.api.provider.InstanceState;
+import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.api.provider.ProviderException;
+import org.orchestrator.api.provider.VirtualizationProvider;
+import org.orchestrator.core.internal.store.ClientRecord;
+import org.orchestrator.core.internal.store.InstanceRecord;
+import org.orchestrator.core.internal.store.Store;
+import org.orchestrator.core.internal.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The heart of core: stores lease events, and a level-triggered reconciler converges the actual
+ * state (instances, attachments, pins) to the desired state of every client.
+ *
+ * <p>Work for one client always runs through a {@link SerialExecutor} keyed by its DUID, so two
+ * operations on one client never overlap; the pool size bounds global concurrency. Requests for a
+ * client that is already queued coalesce. Deadlines (lease expiry, grace end, TTL end, retry) are
+ * per-client timers re-armed after every reconciliation; a periodic full pass catches anything
+ * else. Everything the engine knows is in the {@link Store}, so it can be thrown away and rebuilt.
+ * Thread-safe.
+ */
+public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final Duration STORE_RETRY = Duration.ofSeconds(5);
+    private static final Duration PASS_WAIT = Duration.ofMinutes(5);
+    private static final String WAITING = "waiting for ";
+
+    private final Store store;
+    private final PluginRegistry registry;
+    private final Clock clock;
+    private final Metrics metrics = new Metrics();
+    private final ThreadPoolExecutor pool;
+    private final ScheduledThreadPoolExecutor scheduler;
+    private final SerialExecutor serial;
+    private final Map<Duid, Pending> pending = new HashMap<>(); // guarded by itself
+    private final Map<Duid, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
+    private final Object leaseLock = new Object();
+    private final Object creationLock = new Object();
+    private final Object passLock = new Object();
+    private final Object stateMonitor = new Object();
+    private final AtomicBoolean passScheduled = new AtomicBoolean();
+    private volatile Policy policy;
+    private volatile ScheduledFuture<?> periodic;
+    private volatile boolean closed;
+
+    /** A coalesced reconciliation request for one client. */
+    private static final class Pending {
+        Hints hints;
+        final CompletableFuture<List<String>> done = new CompletableFuture<>();
+
+        Pending(Hints hints) {
+            this.hints = hints;
+        }
+    }
+
+    public Engine(Store store, PluginRegistry registry, Policy policy, Clock clock) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.pool = new ThreadPoolExecutor(policy.concurrency(), policy.concurrency(), 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), threads("orchestrator-reconcile"));
+        this.pool.allowCoreThreadTimeOut(true);
+        this.scheduler = new ScheduledThreadPoolExecutor(1, threads("orchestrator-timer"));
+        this.scheduler.setRemoveOnCancelPolicy(true);
+        this.serial = new SerialExecutor(pool);
+        registry.onChange(() -> schedulePass(Duration.ofMillis(200)));
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Starts the periodic pass and runs a first full pass (state may have changed while core was down). */
+    public void start() {
+        reschedulePeriodic();
+        schedulePass(Duration.ZERO);
+    }
+
+    /** Applies a new policy in place. */
+    public void updatePolicy(Policy newPolicy) {
+        Policy old = policy;
+        policy = Objects.requireNonNull(newPolicy, "newPolicy");
+        if (newPolicy.concurrency() > pool.getMaximumPoolSize()) {
+            pool.setMaximumPoolSize(newPolicy.concurrency());
+            pool.setCorePoolSize(newPolicy.concurrency());
+        } else {
+            pool.setCorePoolSize(newPolicy.concurrency());
+            pool.setMaximumPoolSize(newPolicy.concurrency());
+        }
+        if (!old.reconcileInterval().equals(newPolicy.reconcileInterval())) {
+            reschedulePeriodic();
+        }
+        schedulePass(Duration.ofMillis(100));
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    private void reschedulePeriodic() {
+        ScheduledFuture<?> old = periodic;
+        if (old != null) {
+            old.cancel(false);
+        }
+        long ms = policy.reconcileInterval().toMillis();
+        periodic = scheduler.scheduleWithFixedDelay(() -> pool.execute(() -> runPass(false)), ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    /** Schedules one forced full pass; requests in the meantime collapse into it. */
+    private void schedulePass(Duration delay) {
+        if (closed || !passScheduled.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            scheduler.schedule(() -> {
+                passScheduled.set(false);
+                pool.execute(() -> runPass(true));
+            }, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            passScheduled.set(false);
+        }
+    }
+
+    private void runPass(boolean force) {
+        try {
+            fullPass(force);
+        } catch (RuntimeException e) {
+            LOG.warn("reconciliation pass failed: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("reconciler threads did not stop within 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ LeaseSink
+
+    @Override
+    public void accept(LeaseEvent event) {
+        Objects.requireNonNull(event, "event");
+        Lease lease = event.lease();
+        String counter = "lease." + event.type().name().toLowerCase(java.util.Locale.ROOT);
+        boolean reconcile;
+        synchronized (leaseLock) {
+            try {
+                reconcile = store.transaction(tx -> new LeaseApplier(tx, clock.instant()).apply(event));
+            } catch (IllegalArgumentException e) {
+                metrics.increment("lease.rejected");
+                throw e;
+            } catch (StoreException e) {
+                throw new IllegalStateException("lease event not stored, retry later: " + e.getMessage(), e);
+            }
+        }
+        metrics.increment(counter);
+        if (reconcile) {
+            request(lease.duid(), Hints.EVENT);
+        }
+    }
+
+    @Override
+    public List<Lease> activeLeases(String source) {
+        Identifiers.name(source);
+        Instant now = clock.instant();
+        List<Lease> out = new ArrayList<>();
+        for (ClientRecord c : store.transaction(tx -> tx.activeClients(source))) {
+            Lease l = c.lease();
+            if (l != null && !l.expiredAt(now)) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ InstanceChangeSink
+
+    @Override
+    public void instanceChanged(String provider, String instanceId, InstanceState state, String reason) {
+        if (provider == null || instanceId == null || closed) {
+            return;
+        }
+        String why = reason == null ? "" : reason;
+        execute(() -> {
+            Optional<InstanceRecord> inst = store.transaction(tx -> tx.instance(instanceId));
+            if (inst.isEmpty()) {
+                LOG.debug("change of unknown instance {} ignored; the next pass removes orphans", instanceId);
+                return;
+            }
+            Duid duid = inst.get().duid();
+            store.transaction(tx -> {
+                tx.appendEvent("INSTANCE_CHANGED", duid, instanceId,
+                    "provider " + provider + " reports " + state + (why.isEmpty() ? "" : ": " + Identifiers.quote(why)));
+                return null;
+            });
+            request(duid, Hints.FORCE);
+        });
+    }
+
+    @Override
+    public void providerAvailable(String provider) {
+        LOG.info("provider {} available again; scheduling a full pass", provider);
+        schedulePass(Duration.ZERO);
+    }
+
+    private void execute(Runnable task) {
+        try {
+            pool.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("background task failed: {}", e.getMessage());
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.debug("engine closed; task dropped");
+        }
+    }
+
+    // ------------------------------------------------------------------ scheduling of one client
+
+    /** Queues a reconciliation of one client, coalescing with one that has not started yet. */
+    CompletableFuture<List<String>> request(Duid duid, Hints hints) {
+        Pending p;
+        synchronized (pending) {
+            p = pending.get(duid);
+            if (p != null) {
+                p.hints = p.hints.merge(hints);
+                return p.done;
+            }
+            p = new Pending(hints);
+            pending.put(duid, p);
+        }
+        Pending mine = p;
+        if (closed) {
+            mine.done.complete(List.of());
+            return mine.done;
+        }
+        serial.execute(duid, () -> {
+            Hints h;
+            synchronized (pending) {
+                pending.remove(duid, mine);
+                h = mine.hints;
+            }
+            try {
+                mine.done.complete(reconcileClient(duid, h));
+            } catch (RuntimeException e) {
+                LOG.warn("reconciliation of {} failed: {}", duid, e.getMessage());
+                armAt(duid, clock.instant().plus(STORE_RETRY));
+                mine.done.complete(List.of("error for " + duid + ": " + e.getMessage()));
+            }
+        });
+        return mine.done;
+    }
+
+    private void armAt(Duid duid, Instant at) {
+        if (closed) {
+            return;
+        }
+        long delay = Math.max(0, Duration.between(clock.instant(), at).toMillis()) + 5;
+        try {
+            ScheduledFuture<?> f = scheduler.schedule(() -> {
+                timers.remove(duid);
+                request(duid, Hints.EVENT);
+            }, delay, TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> old = timers.put(duid, f);
+            if (old != null && old != f) {
+                old.cancel(false);
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("timer for {} not armed: engine closed", duid);
+        }
+    }
+
+    private void disarm(Duid duid) {
+        ScheduledFuture<?> old = timers.remove(duid);
+        if (old != null) {
+            old.cancel(false);
+        }
+    }
+
+    /** Re-arms the client's timer at its next deadline. */
+    private void arm(ClientRecord c, InstanceRecord inst) {
+        Policy p = policy;
+        Instant next = null;
+        if (c.leaseStatus() == LeaseStatus.ACTIVE && c.leaseExpiresAt() != null) {
+            next = c.leaseExpiresAt();
+        }
+        if (inst != null && c.leaseStatus() != LeaseStatus.ACTIVE && !c.adminHold() && c.leaseChangedAt() != null) {
+            next = min(next, c.leaseChangedAt().plus(p.releaseGrace()));
+        }
+        if (inst != null && inst.expiresAt() != null && !c.ttlSpent()) {
+            next = min(next, inst.expiresAt());
+        }
+        if (c.state() == ClientState.FAILED && c.nextAttemptAt() != null && c.attempts() < p.maxAttempts()) {
+            next = min(next, c.nextAttemptAt());
+        }
+        if (next == null) {
+            disarm(c.duid());
+        } else {
+            armAt(c.duid(), next);
+        }
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a == null || b.isBefore(a) ? b : a;
+    }
+
+    // ------------------------------------------------------------------ reconciliation of one client
+
+    /** Reconciles one client; runs only on the client's serial lane. */
+    private List<String> reconcileClient(Duid duid, Hints hints) {
+        return new ClientReconciler(duid, hints).run();
+    }
+
+    /** The work of one reconciliation of one client. Not thread-safe; one per run. */
+    private final class ClientReconciler {
+        private final Duid duid;
+        private final Hints hints;
+        private final Policy p = policy;
+        private final Instant now = clock.instant();
+        private final List<String> actions = new ArrayList<>();
+        private ClientRecord c;
+        private InstanceRecord inst;
+
+        ClientReconciler(Duid duid, Hints hints) {
+            this.duid = duid;
+            this.hints = hints;
+        }
+
+        List<String> run() {
+            c = store.transaction(tx -> tx.client(duid)).orElse(null);
+            if (c == null) {
+                disarm(duid);
+                return actions;
+            }
+            if (c.instanceId() != null) {
+                inst = store.transaction(tx -> tx.instance(c.instanceId())).filter(InstanceRecord::live).orElse(null);
+                if (inst == null) {
+                    save(c.toBuilder().instanceId(null), null, null);
+                }
+            }
+            if (c.leaseStatus() == LeaseStatus.ACTIVE && c.leaseExpiresAt() != null && !c.leaseExpiresAt().isAfter(now)) {
+                save(c.toBuilder().leaseStatus(LeaseStatus.EXPIRED).leaseChangedAt(c.leaseExpiresAt()), "LEASE_EXPIRED",
+                    "lease of " + Addresses.text(c.address()) + " ran out without renewal");
+                metrics.increment("lease.expired");
+                actions.add(duid + ": lease expired");
+            }
+            if (inst != null && inst.expiresAt() != null && !inst.expiresAt().isAfter(now) && !c.ttlSpent()) {
+                save(c.toBuilder().ttlSpent(true), "TTL_EXPIRED", "instance " + inst.id() + " reached its TTL");
+                actions.add(duid + ": TTL spent");
+            }
+            boolean gated = c.state() == ClientState.FAILED && c.nextAttemptAt() != null && now.isBefore(c.nextAttemptAt())
+                && !hints.force();
+            if (!gated) {
+                String downReason = downReason();
+                if (downReason == null) {
+                    up();
+                } else {
+                    down(downReason);
+                }
+            }
+            arm(c, inst);
+            return actions;
+        }
+
+        /** @return why the client should have no instance, or null when it should have one */
+        private String downReason() {
+            if (c.ttlSpent()) {
+                return "instance TTL spent; waiting for a new lease";
+            }
+            if (c.adminRelease()) {
+                return "deprovisioned by an administrator";
+            }
+            if (c.adminHold() || c.leaseStatus() == LeaseStatus.ACTIVE) {
+                return null;
+            }
+            if (inst != null && c.leaseChangedAt() != null && now.isBefore(c.leaseChangedAt().plus(p.releaseGrace()))) {
+                return null;
+            }
+            return "lease " + c.leaseStatus().name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        private String graceNote() {
+            if (c.adminHold() || c.leaseStatus() == LeaseStatus.ACTIVE || c.leaseChangedAt() == null) {
+                return c.adminHold() && c.leaseStatus() != LeaseStatus.ACTIVE ? "held by an administrator" : null;
+            }
+            return "lease " + c.leaseStatus().name().toLowerCase(java.util.Locale.ROOT) + "; kept until "
+                + c.leaseChangedAt().plus(p.releaseGrace()) + " (grace period)";
+        }
+
+        private void up() {
+            String providerName;
+            String networkName;
+            if (inst != null) {
+                providerName = inst.provider();
+                networkName = inst.network();
+            } else {
+                Optional<Policy.Route> route = p.route(c.source(), c.network());
+                if (route.isPresent()) {
+                    providerName = route.get().provider();
+                    networkName = route.get().targetNetwork();
+                } else {
+                    Map<String, VirtualizationProvider> providers = registry.providers();
+                    Map<String, NetworkAttacher> networks = registry.networks();
+                    if (p.routes().isEmpty() && providers.size() == 1 && networks.size() == 1) {
+                        providerName = providers.keySet().iterator().next();
+                        networkName = networks.keySet().iterator().next();
+                    } else if (p.routes().isEmpty() && providers.isEmpty()) {
+                        transition(ClientState.PENDING, WAITING + "a provider");
+                        return;
+                    } else if (p.routes().isEmpty() && networks.isEmpty()) {
+                        transition(ClientState.PENDING, WAITING + "a network");
+                        return;
+                    } else {
+                        transition(ClientState.PENDING, "no route for source " + c.source() + " network " + c.network()
+                            + " (configure routes in org.orchestrator.core)");
+                        return;
+                    }
+                }
+            }
+            VirtualizationProvider provider = registry.provider(providerName);
+            NetworkAttacher attacher = networkName == null ? null : registry.network(networkName);
+            if (provider == null || (networkName != null && attacher == null)) {
+                // A READY client keeps running while a plug-in is updated; only new work waits.
+                if (c.state() != ClientState.READY) {
+                    transition(ClientState.PENDING, WAITING + (provider == null ? "provider " + providerName : "network " + networkName));
+                }
+                return;
+            }
+            try {
+                if (inst == null && !createInstance(providerName, networkName)) {
+                    return;
+                }
+                boolean fresh = ensureRunning(provider);
+                Attachment attachment = ensureAttached(provider, attacher, fresh);
+                ensurePinned(fresh || attachment != null);
+                if (c.state() != ClientState.READY || !Objects.equals(c.reason(), graceNote())) {
+                    ClientRecord.Builder b = c.toBuilder().state(ClientState.READY, now).reason(graceNote()).attempts(0)
+                        .nextAttemptAt(null);
+                    boolean becameReady = c.state() != ClientState.READY;
+                    if (becameReady) {
+                        b.readyAt(now);
+                        if (c.leaseAt() != null) {
+                            metrics.observeReady(Duration.between(c.leaseAt(), now));
+                            b.leaseAt(null);
+                        }
+                        metrics.increment("provision.ok");
+                        actions.add(duid + ": READY");
+                    }
+                    save(b, "STATE", (becameReady ? c.state() + " -> READY" : "READY") + (graceNote() == null ? "" : ": " + graceNote()));
+                }
+            } catch (ProviderException e) {
+                fail(e.getMessage(), e.isTransient(), "provision.failed");
+            } catch (StoreException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                fail(e.toString(), true, "provision.failed");
+            }
+        }
+
+        private boolean createInstance(String providerName, String networkName) {
+            synchronized (creationLock) {
+                if (p.maxInstances() > 0) {
+                    long live = store.transaction(tx -> tx.countLiveInstances());
+                    if (live >= p.maxInstances()) {
+                        transition(ClientState.PENDING, "instance limit reached (" + p.maxInstances() + ")");
+                        return false;
+                    }
+                }
+                String id = newInstanceId();
+                Instant expires = p.instanceTtl().isZero() ? null : now.plus(p.instanceTtl());
+                InstanceRecord created = new InstanceRecord(id, duid, providerName, null, networkName, p.image(), null, null,
+                    now, expires, null);
+                ClientRecord next = c.toBuilder().instanceId(id).state(ClientState.PROVISIONING, now).reason(null)
+                    .updatedAt(now).build();
+                // The id is stored before the provider is called: after a crash the next pass finds the instance by it.
+                store.transaction(tx -> {
+                    tx.saveInstance(created);
+                    tx.saveClient(next);
+                    tx.appendEvent("STATE", duid, id, c.state() + " -> PROVISIONING: new instance " + id + " on "
+                        + providerName + (networkName == null ? "" : ", network " + networkName));
+                    return null;
+                });
+                inst = created;
+                c = next;
+                notifyState();
+                actions.add(duid + ": created instance " + id);
+                return true;
+            }
+        }
+
+        /** @return whether the instance was (re)created or restarted, so its link must be set up again */
+        private boolean ensureRunning(VirtualizationProvider provider) {
+            Instance actual = null;
+            Map<String, Instance> listed = hints.instances().get(inst.provider());
+            if (listed != null) {
+                actual = listed.get(inst.id());
+            }
+            if (actual == null) {
+                actual = provider.inspect(inst.id()).orElse(null);
+            }
+            if (actual != null && (actual.state() == InstanceState.RUNNING)) {
+                if (!Objects.equals(actual.providerRef(), inst.providerRef()) || inst.state() != InstanceState.RUNNING) {
+                    boolean adopted = inst.providerRef() == null || !actual.providerRef().equals(inst.providerRef());
+                    updateInstance(inst.withProviderState(actual.providerRef(), actual.state()), "ADOPTED",
+                        "adopted running instance " + actual.providerRef());
+                    return adopted;
+                }
+                return false;
+            }
+            if (actual != null && (actual.state() == InstanceState.STOPPED || actual.state() == InstanceState.CREATED)) {
+                transition(ClientState.PROVISIONING, "starting stopped instance");
+                provider.start(inst.id());
+                updateInstance(inst.withProviderState(actual.providerRef(), InstanceState.RUNNING), "STARTED",
+                    "started instance " + actual.providerRef());
+                actions.add(duid + ": started " + inst.id());
+                return true;
+            }
+            if (actual != null && actual.state() == InstanceState.DEAD) {
+                provider.destroy(inst.id());
+            }
+            if (inst.providerRef() != null) {
+                appendEvent("DRIFT", "instance " + inst.id() + " is " + (actual == null ? "missing" : actual.state())
+                    + " at provider " + inst.provider() + "; provisioning it again");
+                metrics.increment("reconcile.repairs");
+            }
+            transition(ClientState.PROVISIONING, null);
+            Instance created = provider.provision(spec());
+            updateInstance(inst.withProviderState(created.providerRef(), created.state()), "PROVISIONED",
+                "provisioned " + inst.id() + " at " + inst.provider() + " as " + created.providerRef());
+            actions.add(duid + ": provisioned " + inst.id());
+            return true;
+        }
+
+        private InstanceSpec spec() {
+            Map<String, String> env = new LinkedHashMap<>(p.environment());
+            String hostname = c.hostname() != null ? c.hostname() : "client-" + tail(duid.hex(), 16);
+            env.put("ORCHESTRATOR_CLIENT", duid.value());
+            env.put("ORCHESTRATOR_HOSTNAME", hostname);
+            Map<String, String> labels = new LinkedHashMap<>();
+            labels.put("orchestrator.client", duid.value());
+            if (inst.network() != null) {
+                labels.put("orchestrator.network", inst.network());
+            }
+            return new InstanceSpec(inst.id(), duid, inst.image(), p.command(), env, labels, p.limits(), p.readOnlyRootFs(),
+                hostname);
+        }
+
+        /** @return the new attachment when one was made, else null */
+        private Attachment ensureAttached(VirtualizationProvider provider, NetworkAttacher attacher, boolean fresh) {
+            if (attacher == null) {
+                return null;
+            }
+            List<Attachment> stored = store.transaction(tx -> tx.attachments(inst.id()));
+            Attachment mine = stored.stream().filter(a -> a.network().equals(attacher.name())).findFirst().orElse(null);
+            boolean need = fresh || mine == null || !Objects.equals(mine.peer(), c.address()) || c.state() != ClientState.READY;
+            Map<String, Attachment> onHost = hints.attachments().get(inst.network());
+            if (onHost != null) {
+                Attachment seen = onHost.get(inst.id());
+                if (seen == null || !Objects.equals(seen.peer(), c.address())) {
+                    if (!need) {
+                        appendEvent("DRIFT", "attachment of " + inst.id() + " to " + inst.network()
+                            + (seen == null ? " is missing" : " has a stale peer") + "; attaching again");
+                        metrics.increment("reconcile.repairs");
+                    }
+                    need = true;
+                }
+            }
+            if (!need) {
+                return null;
+            }
+            transition(ClientState.ATTACHING, null);
+            NetnsHandle netns = provider.networkNamespace(inst.id());
+            Attachment att = attacher.attach(new AttachRequest(inst.id(), duid, netns, c.address()));
+            InstanceRecord updated = inst.withAddress(att.address());
+            store.transaction(tx -> {
+                tx.saveAttachment(att);
+                tx.saveInstance(updated);
+                tx.appendEvent("ATTACHED", duid, inst.id(), "attached to " + att.network() + " as "
+                    + Addresses.text(att.address()) + "/" + att.prefixLength() + " via " + att.hostInterface()
+                    + (att.peer() == null ? "" : ", peer " + Addresses.text(att.peer())));
+                return null;
+            });
+            inst = updated;
+            actions.add(duid + ": attached " + inst.id() + " to " + att.network());
+            return att;
+        }
+
+        private void ensurePinned(boolean changed) {
+            if (c.source() == null || c.address() == null) {
+                return;
+            }
+            DhcpSource source = registry.source(c.source());
+            if (source == null) {
+                return; // pinned by the pass that runs when the source is bound again
+            }
+            Reservation want = new Reservation(duid, c.iaid(), c.address(), c.hostname(), inst.address());
+            Map<Duid, Reservation> pins = hints.pins().get(c.source());
+            boolean need = changed || c.state() != ClientState.READY;
+            if (pins != null && !want.equals(pins.get(duid))) {
+                if (!need) {
+                    appendEvent("DRIFT", "pin at " + c.source() + (pins.containsKey(duid) ? " is stale" : " is missing")
+                        + "; pinning again");
+                    metrics.increment("reconcile.repairs");
+                }
+                need = true;
+            }
+            if (need) {
+                source.pin(want);
+                appendEvent("PINNED", "pinned " + Addresses.text(c.address()) + " at " + c.source());
+                actions.add(duid + ": pinned at " + c.source());
+            }
+        }
+
+        private void down(String why) {
+            if (inst != null) {
+                VirtualizationProvider provider = registry.provider(inst.provider());
+                NetworkAttacher attacher = inst.network() == null ? null : registry.network(inst.network());
+                List<Attachment> stored = store.transaction(tx -> tx.attachments(inst.id()));
+                Map<String, Attachment> onHost = inst.network() == null ? null : hints.attachments().get(inst.network());
+                boolean attached = !stored.isEmpty() || (onHost != null && onHost.containsKey(inst.id()));
+                if (provider == null) {
+                    transition(ClientState.RELEASING, WAITING + "provider " + inst.provider() + " to destroy " + inst.id());
+                    return;
+                }
+                if (attached && attacher == null) {
+                    transition(ClientState.RELEASING, WAITING + "network " + inst.network() + " to detach " + inst.id());
+                    return;
+                }
+                transition(ClientState.RELEASING, why);
+                try {
+                    if (attacher != null) {
+                        attacher.detach(inst.id());
+                        store.transaction(tx -> {
+                            tx.deleteAttachments(inst.id());
+                            tx.appendEvent("DETACHED", duid, inst.id(), "detached from " + inst.network());
+                            return null;
+                        });
+                    }
+                    provider.destroy(inst.id());
+                    InstanceRecord gone = inst.destroyed(now);
+                    ClientRecord next = c.toBuilder().instanceId(null).updatedAt(now).build();
+                    store.transaction(tx -> {
+                        tx.saveInstance(gone);
+                        tx.saveClient(next);
+                        tx.appendEvent("DESTROYED", duid, gone.id(), "destroyed " + gone.id() + " at " + gone.provider() + ": " + why);
+                        return null;
+                    });
+                    c = next;
+                    inst = null;
+                    metrics.increment("deprovision.ok");
+                    actions.add(duid + ": destroyed instance");
+                } catch (ProviderException e) {
+                    fail(e.getMessage(), e.isTransient(), "deprovision.failed");
+                    return;
+                } catch (StoreException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    fail(e.toString(), true, "deprovision.failed");
+                    return;
+                }
+            }
+            if (c.source() != null) {
+                DhcpSource source = registry.source(c.source());
+                Map<Duid, Reservation> pins = hints.pins().get(c.source());
+                boolean pinned = pins == null ? c.state() != ClientState.GONE : pins.containsKey(duid);
+                if (source != null && pinned) {
+                    try {
+                        source.unpin(duid);
+                        appendEvent("UNPINNED", "unpinned at " + c.source());
+                        actions.add(duid + ": unpinned at " + c.source());
+                    } catch (RuntimeException e) {
+                        LOG.warn("unpin of {} at {} failed: {}", duid, c.source(), e.getMessage());
+                    }
+                }
+            }
+            if (c.state() != ClientState.GONE) {
+                transition(ClientState.GONE, why);
+                c = store.transaction(tx -> {
+                    ClientRecord next = c.toBuilder().attempts(0).nextAttemptAt(null).build();
+                    tx.saveClient(next);
+                    return next;
+                });
+            }
+        }
+
+        private void fail(String message, boolean transientFailure, String counter) {
+            int attempts = c.attempts() + 1;
+            Duration delay = transientFailure ? Backoff.delay(p.retryBase(), p.retryMax(), attempts) : p.retryMax();
+            String reason = (message == null ? "unknown error" : message)
+                + (transientFailure ? " (transient; attempt " + attempts + ")" : " (attempt " + attempts + ")");
+            metrics.increment(counter);
+            save(c.toBuilder().state(ClientState.FAILED, now).reason(reason).attempts(attempts)
+                .nextAttemptAt(now.plus(delay)), "FAILED", reason + "; next attempt in " + delay.toMillis() + " ms");
+            actions.add(duid + ": FAILED " + reason);
+            LOG.warn("client {} failed: {}", duid, reason);
+        }
+
+        private void transition(ClientState state, String reason) {
+            if (c.state() == state && Objects.equals(c.reason(), reason)) {
+                return;
+            }
+            String msg = c.state() == state ? state + ": " + reason : c.state() + " -> " + state + (reason == null ? "" : ": " + reason);
+            save(c.toBuilder().state(state, now).reason(reason), "STATE", msg);
+        }
+
+        private void save(ClientRecord.Builder b, String kind, String message) {
+            ClientRecord next = b.updatedAt(now).build();
+            String instanceId = inst == null ? next.instanceId() : inst.id();
+            store.transaction(tx -> {
+                tx.saveClient(next);
+                if (kind != null) {
+                    tx.appendEvent(kind, duid, instanceId, message);
+                }
+                return null;
+            });
+            c = next;
+            notifyState();
+        }
+
+        private void updateInstance(InstanceRecord updated, String kind, String message) {
+            store.transaction(tx -> {
+                tx.saveInstance(updated);
+                tx.appendEvent(kind, duid, updated.id(), message);
+                return null;
+            });
+            inst = updated;
+        }
+
+        private void appendEvent(String kind, String message) {
+            String id = inst == null ? null : inst.id();
+            store.transaction(tx -> {
+                tx.appendEvent(kind, duid, id, message);
+                return null;
+            });
+        }
+    }
+
+    private static String tail(String s, int n) {
+        return s.length() <= n ? s : s.substring(s.length() - n);
+    }
+
+    private static String newInstanceId() {
+        return "i-" + Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
+    }
+
+    private void notifyState() {
+        synchronized (stateMonitor) {
+            stateMonitor.notifyAll();
+        }
+    }
+
+    // ------------------------------------------------------------------ full pass
+
+    /**
+     * Reconciles every client against a snapshot of every plug-in, then removes orphans: instances,
+     * attachments and pins that no stored client accounts for. Orphans are never touched when the
+     * store could not be read.
+     */
+    ReconcileReport fullPass(boolean force) {
+        synchronized (passLock) {
+            long t0 = System.nanoTime();
+            metrics.increment("reconcile.runs");
+            List<String> actions = new ArrayList<>();
+            List<ClientRecord> clients;
+            Set<String> liveIds = new HashSet<>();
+            try {
+                clients = store.transaction(tx -> tx.clients());
+                store.transaction(tx -> tx.liveInstances()).forEach(i -> liveIds.add(i.id()));
+            } catch (RuntimeException e) {
+                throw new OrchestratorException(Reason.UNAVAILABLE, "store unavailable, nothing reconciled: " + e.getMessage(), e);
+            }
+            Map<String, Map<String, Instance>> instances = new HashMap<>();
+            Map<String, VirtualizationProvider> providers = registry.providers();
+            providers.forEach((name, provider) -> {
+                try {
+                    Map<String, Instance> m = new HashMap<>();
+                    provider.list().forEach(i -> m.put(i.id(), i));
+                    instances.put(name, m);
+                } catch (RuntimeException e) {
+                    actions.add("provider " + name + " could not be listed: " + e.getMessage());
+                }
+            });
+            Map<String, Map<String, Attachment>> attachments = new HashMap<>();
+            Map<String, NetworkAttacher> networks = registry.networks();
+            networks.forEach((name, attacher) -> {
+                try {
+                    Map<String, Attachment> m = new HashMap<>();
+                    attacher.list().forEach(a -> m.put(a.instanceId(), a));
+                    attachments.put(name, m);
+                } catch (RuntimeException e) {
+                    actions.add("network " + name + " could not be listed: " + e.getMessage());
+                }
+            });
+            Map<String, Map<Duid, Reservation>> pins = new HashMap<>();
+            Map<String, DhcpSource> sources = registry.sources();
+            sources.forEach((name, source) -> {
+                try {
+                    Map<Duid, Reservation> m = new HashMap<>();
+                    source.reservations().forEach(r -> m.put(r.duid(), r));
+                    pins.put(name, m);
+                } catch (RuntimeException e) {
+                    actions.add("source " + name + " could not be listed: " + e.getMessage());
+                }
+            });
+            Hints hints = new Hints(force, instances, attachments, pins);
+            List<CompletableFuture<List<String>>> futures = new ArrayList<>();
+            Set<Duid> known = new HashSet<>();
+            for (ClientRecord c : clients) {
+                known.add(c.duid());
+                futures.add(request(c.duid(), hints));
+            }
+            int repaired = 0;
+            for (List<String> done : await(futures, actions)) {
+                if (!done.isEmpty()) {
+                    repaired++;
+                    actions.addAll(done);
+                }
+            }
+            AtomicInteger orphans = new AtomicInteger();
+            List<CompletableFuture<List<String>>> orphanWork = new ArrayList<>();
+            instances.forEach((providerName, byId) -> byId.values().stream().filter(i -> !liveIds.contains(i.id()))
+                .forEach(i -> orphanWork.add(onLane(i.client(), () -> destroyOrphan(providerName, i, orphans)))));
+            attachments.forEach((networkName, byId) -> byId.values().stream().filter(a -> !liveIds.contains(a.instanceId()))
+                .forEach(a -> orphanWork.add(onLane(laneOf(a.instanceId()), () -> detachOrphan(networkName, a, orphans)))));
+            pins.forEach((sourceName, byDuid) -> byDuid.keySet().stream().filter(d -> !known.contains(d))
+                .forEach(d -> orphanWork.add(onLane(d, () -> unpinOrphan(sourceName, d, orphans)))));
+            for (List<String> done : await(orphanWork, actions)) {
+                actions.addAll(done);
+            }
+            metrics.add("orphans.removed", orphans.get());
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            if (!actions.isEmpty()) {
+                LOG.info("reconciliation pass: {} clients, {} repaired, {} orphans removed in {} ms", clients.size(),
+                    repaired, orphans.get(), took.toMillis());
+            }
+            return new ReconcileReport(clients.size(), repaired, orphans.get(), actions, took);
+        }
+    }
+
+    private List<List<String>> await(List<CompletableFuture<List<String>>> futures, List<String> actions) {
+        long deadline = System.nanoTime() + PASS_WAIT.toNanos();
+        List<List<String>> out = new ArrayList<>();
+        for (CompletableFuture<List<String>> f : futures) {
+            try {
+                out.add(f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            } catch (TimeoutException e) {
+                actions.add("still running after " + PASS_WAIT.toSeconds() + " s");
+                break;
+            } catch (ExecutionException e) {
+                actions.add("error: " + e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return out;
+    }
+
+    private Object laneOf(String instanceId) {
+        try {
+            return store.transaction(tx -> tx.instance(instanceId)).<Object>map(InstanceRecord::duid).orElse(instanceId);
+        } catch (RuntimeException e) {
+            return instanceId;
+        }
+    }
+
+    /** Runs a task on a client's lane so that it never overlaps with that client's reconciliation. */
+    private CompletableFuture<List<String>> onLane(Object key, java.util.function.Supplier<List<String>> task) {
+        CompletableFuture<List<String>> f = new CompletableFuture<>();
+        serial.execute(key, () -> {
+            try {
+                f.complete(task.get());
+            } catch (RuntimeException e) {
+                f.complete(List.of("orphan clean-up failed: " + e.getMessage()));
+            }
+        });
+        return f;
+    }
+
+    private boolean stillOrphan(String instanceId) {
+        // Re-read: the snapshot may predate a provisioning that stored the id and then created the instance.
+        return store.transaction(tx -> tx.instance(instanceId)).filter(InstanceRecord::live).isEmpty();
+    }
+
+    private List<String> destroyOrphan(String providerName, Instance i, AtomicInteger orphans) {
+        VirtualizationProvider provider = registry.provider(providerName);
+        if (provider == null || !stillOrphan(i.id())) {
+            return List.of();
+        }
+        provider.destroy(i.id());
+        logOrphan("ORPHAN_DESTROYED", i.client(), i.id(), "destroyed instance " + i.id() + " (" + i.providerRef()
+            + ") at " + providerName + ": no live instance in the store");
+        orphans.incrementAndGet();
+        return List.of("destroyed orphan instance " + i.id() + " at " + providerName);
+    }
+
+    private List<String> detachOrphan(String networkName, Attachment a, AtomicInteger orphans) {
+        NetworkAttacher attacher = registry.network(networkName);
+        if (attacher == null || !stillOrphan(a.instanceId())) {
+            return List.of();
+        }
+        attacher.detach(a.instanceId());
+        logOrphan("ORPHAN_DETACHED", null, a.instanceId(), "detached " + a.instanceId() + " from " + networkName
+            + ": no live instance in the store");
+        orphans.incrementAndGet();
+        return List.of("detached orphan " + a.instanceId() + " from " + networkName);
+    }
+
+    private List<String> unpinOrphan(String sourceName, Duid duid, AtomicInteger orphans) {
+        DhcpSource source = registry.source(sourceName);
+        if (source == null || store.transaction(tx -> tx.client(duid)).isPresent()) {
+            return List.of();
+        }
+        source.unpin(duid);
+        logOrphan("ORPHAN_UNPINNED", duid, null, "unpinned unknown client at " + sourceName);
+        orphans.incrementAndGet();
+        return List.of("unpinned orphan " + duid + " at " + sourceName);
+    }
+
+    private void logOrphan(String kind, Duid duid, String instanceId, String message) {
+        store.transaction(tx -> {
+            tx.appendEvent(kind, duid, instanceId, message);
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ Orchestrator
+
+    private <T> T read(Store.Work<T> work) {
+        try {
+            return store.transaction(work);
+        } catch (StoreException e) {
+            throw new OrchestratorException(Reason.UNAVAILABLE, "store unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<ClientView> clients() {
+        return read(tx -> tx.clients()).stream().map(ClientRecord::view).toList();
+    }
+
+    @Override
+    public Optional<ClientView> client(Duid duid) {
+        Objects.requireNonNull(duid, "duid");
+        return read(tx -> tx.client(duid)).map(ClientRecord::view);
+    }
+
+    @Override
+    public Optional<ClientView> clientByAddress(Inet6Address address) {
+        Objects.requireNonNull(address, "address");
+        return read(tx -> tx.clientsByAddress(address)).stream().findFirst().map(ClientRecord::view);
+    }
+
+    @Override
+    public List<InstanceView> instances() {
+        return read(tx -> tx.liveInstances()).stream().map(InstanceRecord::view).toList();
+    }
+
+    @Override
+    public Optional<InstanceView> instance(String instanceId) {
+        Objects.requireNonNull(instanceId, "instanceId");
+        return read(tx -> tx.instance(instanceId)).map(InstanceRecord::view);
+    }
+
+    @Override
+    public List<Lease> leases() {
+        Instant now = clock.instant();
+        List<Lease> out = new ArrayList<>();
+        for (ClientRecord c : read(tx -> tx.clients())) {
+            Lease l = c.lease();
+            if (c.leaseStatus() == LeaseStatus.ACTIVE && l != null && !l.expiredAt(now)) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public List<ComponentView> components() {
+        return registry.views();
+    }
+
+    @Override
+    public ClientView provision(Duid duid, Duration wait) {
+        Objects.requireNonNull(duid, "duid");
+        checkWait(wait);
+        Instant now = clock.instant();
+        Policy p = policy;
+        read(tx -> {
+            ClientRecord c = tx.clientForUpdate(duid)
+                .orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown client " + duid));
+            boolean hasInstance = c.instanceId() != null && tx.instance(c.instanceId()).filter(InstanceRecord::live).isPresent();
+            if (!hasInstance && p.maxInstances() > 0 && tx.countLiveInstances() >= p.maxInstances()) {
+                throw new OrchestratorException(Reason.CONFLICT, "instance limit reached (" + p.maxInstances() + ")");
+            }
+            tx.saveClient(c.toBuilder().adminHold(true).adminRelease(false).ttlSpent(false).attempts(0).nextAttemptAt(null)
+                .updatedAt(now).build());
+            tx.appendEvent("ADMIN_PROVISION", duid, c.instanceId(), "an administrator wants an instance");
+            return null;
+        });
+        CompletableFuture<List<String>> run = request(duid, Hints.FORCE);
+        return awaitState(duid, run, wait, Set.of(ClientState.READY, ClientState.FAILED));
+    }
+
+    @Override
+    public ClientView deprovision(Duid duid, Duration wait) {
+        Objects.requireNonNull(duid, "duid");
+        checkWait(wait);
+        Instant now = clock.instant();
+        read(tx -> {
+            ClientRecord c = tx.clientForUpdate(duid)
+                .orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown client " + duid));
+            tx.saveClient(c.toBuilder().adminHold(false).adminRelease(true).attempts(0).nextAttemptAt(null).updatedAt(now).build());
+            tx.appendEvent("ADMIN_DEPROVISION", duid, c.instanceId(), "an administrator released the instance");
+            return null;
+        });
+        CompletableFuture<List<String>> run = request(duid, Hints.FORCE);
+        return awaitState(duid, run, wait, Set.of(ClientState.GONE, ClientState.FAILED));
+    }
+
+    private static void checkWait(Duration wait) {
+        if (wait == null || wait.isNegative() || wait.compareTo(Duration.ofHours(1)) > 0) {
+            throw new OrchestratorException(Reason.INVALID, "wait must be from 0 to 1 hour");
+        }
+    }
+
+    private ClientView awaitState(Duid duid, CompletableFuture<List<String>> run, Duration wait, Set<ClientState> targets) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        try {
+            run.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // fall through to the state as stored
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        while (true) {
+            ClientView v = client(duid).orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown client " + duid));
+            long left = deadline - System.nanoTime();
+            if (targets.contains(v.state()) || left <= 0 || Thread.currentThread().isInterrupted()) {
+                return v;
+            }
+            synchronized (stateMonitor) {
+                try {
+                    stateMonitor.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 200)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    @Override
+    public ExportResult export(ExportRequest request) {
+        Objects.requireNonNull(request, "request");
+        InstanceRecord inst = read(tx -> tx.instance(request.instanceId())).filter(InstanceRecord::live)
+            .orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown instance " + Identifiers.quote(request.instanceId())));
+        VirtualizationProvider provider = registry.provider(inst.provider());
+        if (provider == null) {
+            throw new OrchestratorException(Reason.UNAVAILABLE, "provider " + inst.provider() + " is not available");
+        }
+        try {
+            ExportResult result = provider.export(request);
+            read(tx -> {
+                tx.appendEvent("EXPORTED", inst.duid(), inst.id(), "exported as " + request.imageTag()
+                    + (result.archive() == null ? "" : " to " + result.archive()));
+                return null;
+            });
+            return result;
+        } catch (ProviderException e) {
+            throw new OrchestratorException(e.isTransient() ? Reason.UNAVAILABLE : Reason.CONFLICT,
+                "export of " + inst.id() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public ReconcileReport reconcile() {
+        return fullPass(true);
+    }
+
+    @Override
+    public List<EventRecord> events(long afterSeq, int limit) {
+        if (afterSeq < 0 || limit < 1 || limit > 10000) {
+            throw new OrchestratorException(Reason.INVALID, "afterSeq must be >= 0 and limit 1..10000");
+        }
+        return read(tx -> tx.events(afterSeq, limit));
+    }
+
+    @Override
+    public List<EventRecord> recentEvents(int limit) {
+        if (limit < 1 || limit > 10000) {
+            throw new OrchestratorException(Reason.INVALID, "limit must be 1..10000");
+        }
+        return read(tx -> tx.recentEvents(limit));
+    }
+
+    @Override
+    public Health health() {
+        boolean up;
+        String detail;
+        try {
+            up = store.transaction(tx -> {
+                tx.countLiveInstances();
+                return true;
+            });
+            detail = store.describe();
+        } catch (RuntimeException e) {
+            up = false;
+            detail = store.describe() + ": " + e.getMessage();
+        }
+        return new Health(up, detail, registry.views());
+    }
+
+    @Override
+    public Statistics statistics() {
+        Map<ClientState, Long> byState;
+        long live;
+        try {
+            byState = store.transaction(tx -> tx.countClientsByState());
+            live = store.transaction(tx -> tx.countLiveInstances());
+        } catch (RuntimeException e) {
+            byState = Map.of();
+            live = 0;
+        }
+        return metrics.snapshot(byState, live);
+    }
+
+    /** @return the counters (for tests) */
+    long counter(String name) {
+        return metrics.counter(name);
+    }
+}

@@ -1,0 +1,262 @@
+package org.orchestrator.dhcp.dnsmasq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.lease.LeaseEvent;
+import org.orchestrator.api.lease.LeaseEventType;
+import org.orchestrator.api.lease.Reservation;
+
+/**
+ * The plugin in managed mode on this machine, as root: it creates the bridge and runs dnsmasq;
+ * real dhclient -6 and dhcpcd devices in network namespaces take leases.
+ */
+@Timeout(180)
+class ManagedDnsmasqTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private Path dir;
+    private RecordingSink sink;
+    private NetLab lab;
+    private DnsmasqDhcpSource component;
+
+    @BeforeAll
+    static void tools() throws IOException {
+        NetLab.requireTools();
+        NetLab.sweep();
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        dir = Files.createTempDirectory(Path.of("/tmp"), "orch-dq-it-");
+        sink = new RecordingSink();
+        lab = new NetLab(dir);
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        try {
+            if (component != null) {
+                component.deactivate(2);
+            }
+        } finally {
+            lab.close();
+            NetLab.sweep();
+            assertThat(NetLab.sh("ip", "netns", "list")).doesNotContain(NetLab.NS_PREFIX);
+            assertThat(NetLab.sh("ip", "-o", "link", "show")).doesNotContain("odq-");
+        }
+    }
+
+    private Map<String, Object> config() {
+        Map<String, Object> c = new HashMap<>();
+        c.put("dhcp_source_name", "odq-lab");
+        c.put("interfaceName", NetLab.BRIDGE);
+        c.put("listenAddress", "fd00:71:1::1");
+        c.put("leaseTime", 600L);
+        c.put("runFolder", dir.resolve("run").toString());
+        c.put("restartBackoffMinMillis", 200L);
+        c.put("sweepSeconds", 5);
+        return c;
+    }
+
+    private DnsmasqDhcpSource activate() {
+        component = new DnsmasqDhcpSource(sink, TestConfigs.config(config()));
+        return component;
+    }
+
+    private static boolean is(LeaseEvent e, LeaseEventType type, String address) {
+        return e.type() == type && e.lease().address().equals(Identifiers.ipv6(address));
+    }
+
+    private LeaseEvent awaitAdded(String ns) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<String> addrs = NetLab.globalAddresses(ns);
+            for (String a : addrs) {
+                for (LeaseEvent e : sink.events()) {
+                    if (is(e, LeaseEventType.ADDED, a)) {
+                        return e;
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no ADDED for the address of " + ns + " " + NetLab.globalAddresses(ns) + "; events " + sink.events());
+    }
+
+    @Test
+    void dhclientAndDhcpcdLeasesAreAddedRenewedAndReleased() throws Exception {
+        activate();
+        assertThat(NetLab.sh("ip", "-o", "link", "show", "dev", NetLab.BRIDGE)).contains(NetLab.BRIDGE);
+        assertThat(component.current().supervisor().pid()).isPresent();
+        String d1 = lab.device(1);
+        String d2 = lab.device(2);
+
+        lab.dhclient(d1);
+        LeaseEvent a1 = awaitAdded(d1);
+        assertThat(a1.lease().duid()).isEqualTo(Duid.parse(lab.dhclientDuid(d1)));
+        assertThat(a1.lease().iaid()).isEqualTo(lab.dhclientIaid(d1));
+        assertThat(a1.lease().source()).isEqualTo("odq-lab");
+        assertThat(a1.lease().network()).isEqualTo(NetLab.BRIDGE);
+        assertThat(a1.lease().expiresAt()).isNotNull();
+
+        Process dhcpcd = lab.dhcpcd(d2);
+        LeaseEvent a2 = awaitAdded(d2);
+        assertThat(a2.lease().duid()).isNotEqualTo(a1.lease().duid());
+        String mac2 = NetLab.sh("ip", "-n", d2, "-o", "link", "show", "dev", "eth0");
+        if (a2.lease().mac() != null) {
+            assertThat(mac2).contains(a2.lease().mac().value());
+        }
+        assertThat(component.leases()).extracting(l -> l.address())
+                .contains(a1.lease().address(), a2.lease().address());
+
+        // A renewal by the client (script-on-renewal) and a SIGHUP replay both report RENEWED.
+        NetLab.check("kill", "-USR1", Long.toString(dhcpcd.pid()));
+        sink.await(e -> is(e, LeaseEventType.RENEWED, a2.lease().address().getHostAddress())
+                && e.lease().duid().equals(a2.lease().duid()) && e.lease().iaid() == a2.lease().iaid(), WAIT, "dhcpcd renewal");
+        component.current().supervisor().reload();
+        sink.await(e -> is(e, LeaseEventType.RENEWED, a1.lease().address().getHostAddress())
+                && e.lease().duid().equals(a1.lease().duid()), WAIT, "replay of the dhclient lease");
+
+        lab.dhclientRelease(d1);
+        LeaseEvent r1 = sink.await(e -> is(e, LeaseEventType.RELEASED, a1.lease().address().getHostAddress()), WAIT, "dhclient release");
+        assertThat(r1.lease().duid()).isEqualTo(a1.lease().duid());
+        assertThat(r1.lease().iaid()).isEqualTo(a1.lease().iaid());
+
+        NetLab.check("kill", "-ALRM", Long.toString(dhcpcd.pid()));
+        LeaseEvent r2 = sink.await(e -> is(e, LeaseEventType.RELEASED, a2.lease().address().getHostAddress()), WAIT, "dhcpcd release");
+        assertThat(r2.lease().duid()).isEqualTo(a2.lease().duid());
+        assertThat(component.leases()).isEmpty();
+    }
+
+    @Test
+    void twentyClientsAtOnceAreAllSeen() throws Exception {
+        activate();
+        List<String> nss = new java.util.ArrayList<>();
+        for (int i = 1; i <= 20; i++) {
+            nss.add(lab.device(i));
+        }
+        for (String ns : nss) {
+            lab.dhcpcd(ns);
+        }
+        sink.awaitAll(ev -> ev.stream().filter(e -> e.type() == LeaseEventType.ADDED).map(e -> e.lease().duid()).distinct().count() >= 20,
+                Duration.ofSeconds(60), "20 distinct clients added");
+        Set<String> leased = new HashSet<>();
+        for (LeaseEvent e : sink.events()) {
+            leased.add(e.lease().address().getHostAddress());
+        }
+        for (String ns : nss) {
+            assertThat(NetLab.globalAddresses(ns)).as("address of %s", ns).isNotEmpty();
+            assertThat(leased).containsAll(NetLab.globalAddresses(ns).stream()
+                    .map(a -> Identifiers.ipv6(a).getHostAddress()).toList());
+        }
+    }
+
+    @Test
+    void restartsOfDnsmasqAndOfThePluginLoseNoLease() throws Exception {
+        activate();
+        String d1 = lab.device(1);
+        Process client = lab.dhcpcd(d1);
+        LeaseEvent added = awaitAdded(d1);
+        String address = added.lease().address().getHostAddress();
+
+        // dnsmasq dies: the supervisor restarts it and the init replay restores the lease ("old").
+        long pid = component.current().supervisor().pid().orElseThrow();
+        int before = sink.events().size();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        sink.awaitAll(ev -> ev.subList(before, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
+                WAIT, "replay after the dnsmasq restart");
+        assertThat(component.current().supervisor().starts()).isEqualTo(2);
+        assertThat(component.current().supervisor().pid()).isPresent().get().isNotEqualTo(pid);
+        int before2 = sink.events().size();
+        NetLab.check("kill", "-USR1", Long.toString(client.pid()));
+        sink.awaitAll(ev -> ev.subList(before2, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
+                WAIT, "renewal after the dnsmasq restart");
+        assertThat(NetLab.globalAddresses(d1)).extracting(a -> Identifiers.ipv6(a).getHostAddress()).contains(address);
+
+        // The bundle restarts: deactivate, activate again; the lease comes back from the store.
+        component.deactivate(1);
+        assertThat(dir.resolve("run/dnsmasq.conf")).doesNotExist();
+        component = null;
+        int before3 = sink.events().size();
+        activate();
+        sink.awaitAll(ev -> ev.subList(before3, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
+                WAIT, "replay after the plugin restart");
+        assertThat(component.leases()).extracting(l -> l.address().getHostAddress()).contains(address);
+        int before4 = sink.events().size();
+        NetLab.check("kill", "-USR1", Long.toString(client.pid()));
+        sink.awaitAll(ev -> ev.subList(before4, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
+                WAIT, "renewal after the plugin restart");
+
+        // The JVM "crashes" (socket gone, dnsmasq left running); the client releases meanwhile.
+        long strayPid = component.current().supervisor().pid().orElseThrow();
+        component.current().abandonForTest();
+        component = null;
+        NetLab.check("kill", "-ALRM", Long.toString(client.pid()));
+        Path spool = dir.resolve("run/private/spool");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline && listSpool(spool).isEmpty()) {
+            Thread.sleep(100);
+        }
+        assertThat(listSpool(spool)).as("the release was spooled").isNotEmpty();
+        assertThat(sink.events()).noneMatch(e -> is(e, LeaseEventType.RELEASED, address));
+        activate();
+        assertThat(ProcessHandle.of(strayPid).map(ProcessHandle::isAlive).orElse(false)).as("stray dnsmasq stopped").isFalse();
+        sink.await(e -> is(e, LeaseEventType.RELEASED, address), WAIT, "spooled release ingested at start");
+        assertThat(listSpool(spool)).isEmpty();
+    }
+
+    private static List<Path> listSpool(Path spool) throws IOException {
+        if (!Files.isDirectory(spool)) {
+            return List.of();
+        }
+        try (var s = Files.list(spool)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".ev")).toList();
+        }
+    }
+
+    @Test
+    void aPinnedClientGetsItsAddressBack() throws Exception {
+        activate();
+        String d1 = lab.device(1);
+        lab.dhclient(d1);
+        LeaseEvent added = awaitAdded(d1);
+        String pinned = "fd00:71:1::1abc";
+        assertThat(added.lease().address().getHostAddress()).isNotEqualTo(Identifiers.ipv6(pinned).getHostAddress());
+        component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), Identifiers.ipv6(pinned), "dev1", null));
+        assertThat(Files.readString(dir.resolve("run/dhcp-hosts")))
+                .contains("id:" + added.lease().duid().value() + ",[" + Identifiers.ipv6(pinned).getHostAddress() + "],dev1");
+
+        for (int round = 0; round < 2; round++) {
+            lab.dhclientRelease(d1);
+            lab.dhclient(d1);
+            sink.await(e -> is(e, LeaseEventType.ADDED, pinned) && e.lease().duid().equals(added.lease().duid()), WAIT, "pinned address");
+            assertThat(NetLab.globalAddresses(d1)).extracting(a -> Identifiers.ipv6(a).getHostAddress())
+                    .contains(Identifiers.ipv6(pinned).getHostAddress());
+        }
+        // Pins survive a plugin restart; unpin removes them.
+        component.deactivate(1);
+        activate();
+        assertThat(component.reservations()).extracting(Reservation::address).containsExactly(Identifiers.ipv6(pinned));
+        component.unpin(added.lease().duid());
+        assertThat(component.reservations()).isEmpty();
+        assertThat(Files.readString(dir.resolve("run/dhcp-hosts"))).doesNotContain("id:");
+    }
+}

@@ -1,0 +1,177 @@
+package org.orchestrator.network.pipework;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.Inet6Address;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.network.Ipv6Prefix;
+import org.orchestrator.api.network.NetworkException;
+import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.network.pipework.NftIsolation.Pair;
+
+/** Framework-free tests of names, aliases, validation, parsing and the generated nftables input. */
+class PipeworkUnitTest {
+
+    private static final Ipv6Prefix PREFIX = Ipv6Prefix.parse("fd00:70:1::/64");
+
+    static PipeworkSettings settings(Addressing addressing) {
+        return new PipeworkSettings("net-a", "opw-br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX), "eth1", 1500,
+                MacScheme.HASH, addressing, true, "opw-dev0", Ipv6Prefix.parse("fd00:70:ff::/64"), "opw", "orch-pw-a",
+                Path.of("/tmp/orch-pw-unit"), Duration.ofSeconds(5), true);
+    }
+
+    @Test
+    void hostInterfaceNamesAreShortStableAndDistinct() {
+        PipeworkSettings s = settings(Addressing.STATIC);
+        assertThat(s.hostInterface("instance-1")).hasSize(15).startsWith("opw").isEqualTo(s.hostInterface("instance-1"));
+        assertThat(s.hostInterface("instance-1")).isNotEqualTo(s.hostInterface("instance-2"));
+        PipeworkSettings other = new PipeworkSettings("net-b", "opw-br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX), "eth1",
+                1500, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "orch-pw-b", Path.of("/tmp"), Duration.ofSeconds(5), true);
+        assertThat(other.hostInterface("instance-1")).as("same instance id on another network").isNotEqualTo(s.hostInterface("instance-1"));
+    }
+
+    @Test
+    void derivedMacIsLocallyAdministeredUnicastAndStable() {
+        PipeworkSettings s = settings(Addressing.STATIC);
+        String mac = s.derivedMac("x").value();
+        int first = Integer.parseInt(mac.substring(0, 2), 16);
+        assertThat(first & 0x02).isEqualTo(2);
+        assertThat(first & 0x01).isZero();
+        assertThat(s.derivedMac("x")).isEqualTo(s.derivedMac("x")).isNotEqualTo(s.derivedMac("y"));
+        assertThat(s.macFor("x")).isNotNull();
+    }
+
+    @Test
+    void invalidSettingsAreRejected() {
+        assertThatThrownBy(() -> new PipeworkSettings("net", "a-bridge-name-too-long", PREFIX, PipeworkSettings.defaultGateway(PREFIX),
+                "eth1", 1500, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "t", Path.of("/tmp"), Duration.ofSeconds(5), true))
+                .hasMessageContaining("bridge");
+        assertThatThrownBy(() -> new PipeworkSettings("net", "br0", PREFIX, Identifiers.ipv6("fd00:71::1"),
+                "eth1", 1500, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "t", Path.of("/tmp"), Duration.ofSeconds(5), true))
+                .hasMessageContaining("gateway");
+        assertThatThrownBy(() -> new PipeworkSettings("net", "br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX),
+                "eth1;rm", 1500, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "t", Path.of("/tmp"), Duration.ofSeconds(5), true))
+                .hasMessageContaining("interface name");
+        assertThatThrownBy(() -> new PipeworkSettings("net", "br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX),
+                "eth1", 1000, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "t", Path.of("/tmp"), Duration.ofSeconds(5), true))
+                .hasMessageContaining("MTU");
+        assertThatThrownBy(() -> new PipeworkSettings("net", "br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX),
+                "eth1", 1500, MacScheme.HASH, Addressing.STATIC, true, null, null, "opw", "bad table;", Path.of("/tmp"), Duration.ofSeconds(5), true))
+                .hasMessageContaining("table");
+        assertThatThrownBy(() -> Addressing.parse("slaac")).hasMessageContaining("static");
+        assertThatThrownBy(() -> MacScheme.parse("x")).hasMessageContaining("hash");
+        assertThat(PipeworkSettings.defaultTable("lab.net-1")).isEqualTo("orchestrator_lab_net-1");
+        assertThat(PipeworkSettings.defaultGateway(PREFIX)).isEqualTo(Identifiers.ipv6("fd00:70:1::1"));
+    }
+
+    @Test
+    void aliasRoundTripsAndRejectsForeignText() {
+        LinkAlias alias = new LinkAlias("net-a", "inst-1", Identifiers.ipv6("fd00:70:1::2"), null);
+        assertThat(alias.encode()).isEqualTo("orchestrator net=net-a id=inst-1 addr=fd00:70:1::2 peer=-");
+        assertThat(LinkAlias.parse(alias.encode())).contains(alias);
+        LinkAlias withPeer = alias.withPeer(Identifiers.ipv6("fd00:70:ff::11"));
+        assertThat(LinkAlias.parse(withPeer.encode())).contains(withPeer);
+        assertThat(LinkAlias.parse("some admin's note")).isEmpty();
+        assertThat(LinkAlias.parse("orchestrator net=a id=$(reboot) addr=- peer=-")).isEmpty();
+        assertThat(LinkAlias.parse("orchestrator net=a id=b addr=not-an-address peer=-")).isEmpty();
+        assertThat(LinkAlias.parse(null)).isEmpty();
+    }
+
+    @Test
+    void addressesAreWrittenCompressed() {
+        assertThat(Addresses.text(Identifiers.ipv6("fd00:70:1:0:0:0:0:1"))).isEqualTo("fd00:70:1::1");
+        assertThat(Addresses.text(Identifiers.ipv6("fd00:0:0:1:0:0:0:1"))).isEqualTo("fd00:0:0:1::1");
+        assertThat(Addresses.text(Identifiers.ipv6("fd00:70:1:2:3:4:5:6"))).isEqualTo("fd00:70:1:2:3:4:5:6");
+        assertThat(Addresses.text(Identifiers.ipv6("::"))).isEqualTo("::");
+        assertThat(Addresses.text(Identifiers.ipv6("fd00:0:1::"))).isEqualTo("fd00:0:1::");
+    }
+
+    @Test
+    void namespaceHandlesAreValidated() {
+        NetnsTarget pid = NetnsTarget.of(NetnsHandle.ofPid(42));
+        assertThat(pid.ipNetns()).isEqualTo("42");
+        assertThat(pid.inside("ip", "link")).containsExactly("nsenter", "--net=/proc/42/ns/net", "ip", "link");
+        assertThat(NetnsTarget.of(new NetnsHandle(0, Path.of("/run/netns/orch-pw-x"))).ipNetns()).isEqualTo("orch-pw-x");
+        assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(7, Path.of("/proc/8/ns/net")))).isInstanceOf(NetworkException.class);
+        assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(0, Path.of("/tmp/evil")))).isInstanceOf(NetworkException.class);
+        assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(0, Path.of("/run/netns/../../etc/passwd")))).isInstanceOf(NetworkException.class);
+    }
+
+    @Test
+    void linkListingIsParsed() {
+        String out = "6: opwexh@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noop master opw-br0 state UP mode DEFAULT "
+                + "group default qlen 1000\\    link/ether 56:a8:fa:18:45:8f brd ff:ff:ff:ff:ff:ff link-netns x promiscuity 1 \\    veth "
+                + "\\    bridge_slave state forwarding hairpin off isolated on locked off \\    alias orchestrator net=n id=i addr=- peer=-\n"
+                + "7: eth0: <BROADCAST> mtu 1500\n";
+        List<PipeworkAttacher.HostLink> links = PipeworkAttacher.parseLinks(out);
+        assertThat(links).hasSize(2);
+        assertThat(links.get(0)).isEqualTo(new PipeworkAttacher.HostLink(6, "opwexh", "opw-br0", true, true,
+                "orchestrator net=n id=i addr=- peer=-"));
+        assertThat(links.get(1).alias()).isNull();
+        assertThat(links.get(1).up()).isFalse();
+    }
+
+    @Test
+    void rulesetIsolatesTheBridgeAndUpdatesAreSetElements() {
+        List<String> inputs = new ArrayList<>();
+        CommandRunner recorder = (command, stdin) -> {
+            inputs.add(String.join(" ", command) + (stdin == null ? "" : "\n" + stdin));
+            String listing = "table inet orch-pw-a {\n\tset allowed {\n\t\ttype ipv6_addr . ipv6_addr\n"
+                    + "\t\telements = { fd00:70:ff::11 . fd00:70:1::2,\n\t\t\t     fd00:70:ff::12 . fd00:70:1::3 }\n\t}\n}\n";
+            return new CommandResult(command, 0, command.contains("list") ? listing : "", "");
+        };
+        NftIsolation nft = new NftIsolation(recorder, settings(Addressing.STATIC));
+        Inet6Address peer = Identifiers.ipv6("fd00:70:ff::11");
+        Inet6Address instance = Identifiers.ipv6("fd00:70:1::2");
+        String ruleset = nft.ruleset(List.of(new Pair(peer, instance)));
+        assertThat(ruleset).startsWith("add table inet orch-pw-a\ndelete table inet orch-pw-a\n")
+                .contains("elements = { fd00:70:ff::11 . fd00:70:1::2 }")
+                .contains("iifname \"opw-dev0\" oifname \"opw-br0\" ip6 saddr fd00:70:ff::/64 ip6 saddr . ip6 daddr @allowed accept")
+                .contains("oifname \"opw-br0\" drop").contains("iifname \"opw-br0\" drop")
+                .doesNotContain("udp dport 547");
+        assertThat(new NftIsolation(recorder, settings(Addressing.DHCP)).ruleset(List.of())).contains("udp dport 547 accept")
+                .doesNotContain("elements");
+        assertThat(nft.pairs()).containsExactly(new Pair(peer, instance),
+                new Pair(Identifiers.ipv6("fd00:70:ff::12"), Identifiers.ipv6("fd00:70:1::3")));
+        inputs.clear();
+        nft.allow(new Pair(peer, instance));
+        assertThat(inputs).containsExactly("nft -f -\nadd element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n");
+        inputs.clear();
+        nft.revoke(Set.of(instance), null);
+        assertThat(inputs).containsExactly("nft list set inet orch-pw-a allowed",
+                "nft -f -\ndelete element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n");
+    }
+
+    @Test
+    void commandFailuresNameTheCommandAndItsStderr() {
+        ProcessCommandRunner runner = new ProcessCommandRunner(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> runner.check("sh", "-c", "echo broken >&2; exit 3"))
+                .isInstanceOf(NetworkException.class).hasMessageContaining("[sh, -c,").hasMessageContaining("exit code 3")
+                .hasMessageContaining("broken");
+        assertThat(runner.checkWithInput("hello", "cat")).isEqualTo("hello");
+        ProcessCommandRunner quick = new ProcessCommandRunner(Duration.ofMillis(300));
+        assertThatThrownBy(() -> quick.check("sleep", "5")).isInstanceOf(NetworkException.class)
+                .hasMessageContaining("did not finish").matches(e -> ((NetworkException) e).isTransient());
+    }
+
+    @Test
+    void inMemoryPoolHandsOutEachAddressOnce() {
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        Set<Inet6Address> excluded = Set.of(PipeworkSettings.defaultGateway(PREFIX), PREFIX.network());
+        Inet6Address a = pool.allocate("n", "a", PREFIX, excluded);
+        Inet6Address b = pool.allocate("n", "b", PREFIX, excluded);
+        assertThat(a).isEqualTo(Identifiers.ipv6("fd00:70:1::2"));
+        assertThat(b).isNotEqualTo(a);
+        assertThat(pool.allocate("n", "a", PREFIX, excluded)).isEqualTo(a);
+        pool.release("n", "a");
+        assertThat(pool.allocations("n")).containsOnlyKeys("b");
+    }
+}
