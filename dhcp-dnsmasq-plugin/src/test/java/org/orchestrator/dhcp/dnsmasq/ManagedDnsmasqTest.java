@@ -46,6 +46,8 @@ class ManagedDnsmasqTest {
     @BeforeEach
     void setUp() throws IOException {
         dir = Files.createTempDirectory(Path.of("/tmp"), "orch-dq-it-");
+        // dnsmasq re-reads the hosts file after dropping root: the path must be traversable.
+        Files2.directory(dir, Files2.OPEN_DIR);
         sink = new RecordingSink();
         lab = new NetLab(dir);
     }

@@ -157,10 +157,10 @@ final class NetLab implements AutoCloseable {
                 "-pf", dir.resolve(ns + ".pid").toString(), "eth0");
     }
 
-    /** dhcpcd in the foreground with private state (tmpfs over /var/lib/dhcpcd and /run/dhcpcd). */
+    /** dhcpcd in the foreground with private state (tmpfs over /var/lib/dhcpcd and /run: /run/dhcpcd may not exist). */
     Process dhcpcd(String ns) throws IOException {
         Process p = new ProcessBuilder("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
-                "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run/dhcpcd && exec dhcpcd -6 -B -q eth0")
+                "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run && mkdir /run/dhcpcd && exec dhcpcd -6 -B eth0")
                 .redirectErrorStream(true).redirectOutput(dir.resolve(ns + ".dhcpcd.log").toFile()).start();
         clients.add(p);
         return p;
