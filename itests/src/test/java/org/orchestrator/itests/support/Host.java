@@ -97,6 +97,16 @@ public final class Host {
         }
     }
 
+    /** Removes one device: its processes, namespace, veth and resolv.conf guard. */
+    public static void sweepOne(String ns, String hostVeth) {
+        for (String pid : lines("ip", "netns", "pids", ns)) {
+            run("kill", "-9", pid.trim());
+        }
+        run("ip", "netns", "delete", ns);
+        run("ip", "link", "delete", hostVeth);
+        deleteTree(Path.of("/etc/netns", ns));
+    }
+
     /** Prepares the resolv.conf guard so a DHCP client in namespace {@code ns} cannot rewrite the host's. */
     public static void guardResolvConf(String ns) throws IOException {
         Path dir = Path.of("/etc/netns", ns);
