@@ -1,0 +1,36 @@
+package org.orchestrator.core.internal.command;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.api.console.CommandLine;
+import org.apache.karaf.shell.api.console.Completer;
+import org.apache.karaf.shell.api.console.Session;
+import org.apache.karaf.shell.support.completers.StringsCompleter;
+import org.orchestrator.api.manage.ClientView;
+import org.orchestrator.api.manage.Orchestrator;
+
+/** Completes the DUIDs of known clients. */
+@Service
+public final class DuidCompleter implements Completer {
+
+    @Reference
+    Orchestrator orchestrator;
+
+    public DuidCompleter() {
+    }
+
+    DuidCompleter(Orchestrator orchestrator) {
+        this.orchestrator = orchestrator;
+    }
+
+    List<String> candidates() {
+        return orchestrator.clients().stream().map(ClientView::duid).map(Object::toString).sorted().toList();
+    }
+
+    @Override
+    public int complete(Session session, CommandLine commandLine, List<String> candidates) {
+        return new StringsCompleter(candidates()).complete(session, commandLine, candidates);
+    }
+}
