@@ -293,7 +293,7 @@ class PipeworkAttacherRootTest {
         Path leases = temp.resolve("dnsmasq.leases");
         try {
             dhcp.start();
-            Process dnsmasq = new ProcessBuilder("dnsmasq", "-d", "--conf-file=/dev/null", "--port=0", "--user=root",
+            Process dnsmasq = new ProcessBuilder("dnsmasq", "--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--user=root",
                     "--bind-interfaces", "--interface=opw-br1", "--dhcp-range=fd00:70:2::100,fd00:70:2::1ff,64,10m",
                     "--dhcp-leasefile=" + leases, "--pid-file=" + temp.resolve("dnsmasq.pid"), "--log-dhcp")
                     .redirectErrorStream(true).redirectOutput(temp.resolve("dnsmasq.log").toFile()).start();
@@ -378,6 +378,8 @@ class PipeworkAttacherRootTest {
 
     private NetnsHandle plainInstance(String name, String page) throws IOException {
         sh("ip", "netns", "add", name);
+        // lo up as in any instance, so that the namespace looks the same before and after a cycle
+        sh("ip", "-n", name, "link", "set", "dev", "lo", "up");
         Path www = Files.createDirectories(temp.resolve("www-" + name));
         Files.writeString(www.resolve("index.html"), page + "\n");
         Process httpd = new ProcessBuilder("ip", "netns", "exec", name, "busybox", "httpd", "-f", "-p", "[::]:80", "-h", www.toString())
@@ -388,13 +390,13 @@ class PipeworkAttacherRootTest {
 
     /** @return the page, or "" when the fetch fails */
     private static String fetch(String deviceNs, Inet6Address address, int port) {
-        CommandResult r = attempt("ip", "netns", "exec", deviceNs, "busybox", "wget", "-q", "-T", "2", "-O", "-",
+        CommandResult r = attempt("ip", "netns", "exec", deviceNs, "curl", "-s", "-g", "--connect-timeout", "2", "-m", "4",
                 "http://[" + Addresses.text(address) + "]:" + port + "/");
         return r.ok() ? r.stdout() : "";
     }
 
     private static String fetchFrom(NetnsHandle ns, Inet6Address address, int port) {
-        CommandResult r = TestHost.RUNNER.run(List.of(inside2(ns, "busybox", "wget", "-q", "-T", "2", "-O", "-",
+        CommandResult r = TestHost.RUNNER.run(List.of(inside2(ns, "curl", "-s", "-g", "--connect-timeout", "2", "-m", "4",
                 "http://[" + Addresses.text(address) + "]:" + port + "/")), null);
         return r.ok() ? r.stdout() : "";
     }

@@ -38,7 +38,7 @@ final class TestHost {
         if (!"root".equals(System.getProperty("user.name"))) {
             return "these tests must run as root (they create bridges, namespaces and nftables tables)";
         }
-        for (String tool : List.of("ip", "bridge", "nft", "nsenter", "sysctl", "docker", "dnsmasq", "dhclient", "busybox")) {
+        for (String tool : List.of("ip", "bridge", "nft", "nsenter", "sysctl", "docker", "dnsmasq", "dhclient", "busybox", "curl")) {
             CommandResult which = attempt("sh", "-c", "command -v \"$0\"", tool);
             if (!which.ok()) {
                 return "'" + tool + "' is not installed (run scripts/test-env.sh)";
