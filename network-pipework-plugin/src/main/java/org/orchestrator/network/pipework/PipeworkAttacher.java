@@ -79,8 +79,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             }
             List<Attachment> current = list();
             if (settings.isolation()) {
-                isolation.install(current.stream().filter(a -> a.peer() != null)
-                        .map(a -> new Pair(a.peer(), a.address())).toList());
+                isolation.install(pairsOf(current));
             } else {
                 isolation.remove();
             }
@@ -252,6 +251,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             }
             route(netns);
             if (settings.isolation() && peer != null) {
+                ensureTable();
                 Pair pair = new Pair(peer, address);
                 isolation.allow(pair);
                 undo.push(() -> isolation.revoke(Set.of(), pair));
@@ -282,9 +282,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
         route(netns);
         if (settings.isolation()) {
-            if (!isolation.installed()) {
-                isolation.install(List.of());
-            }
+            ensureTable();
             Set<Inet6Address> stale = new HashSet<>();
             if (alias.address() != null && !alias.address().equals(address)) {
                 stale.add(alias.address());
@@ -307,6 +305,18 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         LOG.info("instance {} was attached to network {} already; checked and repaired ({})", id, settings.network(),
                 Addresses.text(address));
         return attachment(id, host, address, peer);
+    }
+
+    /** Puts the table back, with the pairs found on the host, when someone deleted it. */
+    private void ensureTable() {
+        if (!isolation.installed()) {
+            LOG.warn("nftables table inet {} is missing; reinstalling it", settings.nftTable());
+            isolation.install(pairsOf(list()));
+        }
+    }
+
+    private static List<Pair> pairsOf(List<Attachment> attachments) {
+        return attachments.stream().filter(a -> a.peer() != null).map(a -> new Pair(a.peer(), a.address())).toList();
     }
 
     private void plugIntoBridge(String host) {

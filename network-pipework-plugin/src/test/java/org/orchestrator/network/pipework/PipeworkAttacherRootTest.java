@@ -183,6 +183,10 @@ class PipeworkAttacherRootTest {
         assertThat(attacher.attach(new AttachRequest("c1", CLIENT, c1, DEV2_ADDR))).isEqualTo(moved);
         assertThat(inside(c1, "ip", "-6", "addr", "show", "dev", "eth1")).contains(Addresses.text(a1.address()) + "/64");
         assertThat(inside(c1, "ip", "-6", "route", "show", "default")).contains("via fd00:70:1::1");
+        // a table deleted behind the plugin's back comes back with every pair
+        sh("nft", "delete", "table", "inet", "orch-pw-net");
+        assertThat(attacher.attach(new AttachRequest("c1", CLIENT, c1, DEV2_ADDR))).isEqualTo(moved);
+        assertThat(pairs()).containsExactlyInAnyOrder(new Pair(DEV2_ADDR, a1.address()), new Pair(DEV2_ADDR, a2.address()));
 
         // restart: a new attacher finds the attachments on the host and rebuilds the rules
         attacher.close();
@@ -315,8 +319,18 @@ class PipeworkAttacherRootTest {
             assertThat(fetch(DEV2, a.address(), 80)).as("dev2 -> d1").isEmpty();
             assertThat(dhcp.list()).extracting(Attachment::address).containsExactly(a.address());
 
-            // the client is supervised: killed, it comes back
+            // a restarted plugin adopts the running client and finds the attachment
             long clientPid = dhcpClientPid(settings, "d1");
+            dhcp.close();
+            dhcp = new PipeworkAttacher(settings, TestHost.RUNNER, pool);
+            dhcp.start();
+            assertThat(dhcp.list()).extracting(Attachment::address, Attachment::peer).containsExactly(
+                    org.assertj.core.groups.Tuple.tuple(a.address(), DEV1_ADDR));
+            assertThat(dhcpClientPid(settings, "d1")).isEqualTo(clientPid);
+            assertThat(ProcessHandle.of(clientPid).map(ProcessHandle::isAlive)).contains(true);
+            assertThat(eventually(REACH, () -> fetch(DEV1, a.address(), 80).contains("dhcp instance"))).as("dev1 -> d1 after restart").isTrue();
+
+            // the (adopted) client is supervised: killed, it comes back
             ProcessHandle.of(clientPid).orElseThrow().destroyForcibly();
             assertThat(eventually(Duration.ofSeconds(10), () -> {
                 long now = dhcpClientPid(settings, "d1");

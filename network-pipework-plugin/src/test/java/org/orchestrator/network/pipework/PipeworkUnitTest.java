@@ -174,4 +174,32 @@ class PipeworkUnitTest {
         pool.release("n", "a");
         assertThat(pool.allocations("n")).containsOnlyKeys("b");
     }
+
+    @Test
+    void configurationMapsToSettingsWithDefaults() {
+        PipeworkNetwork.Config config = config(java.util.Map.of("network_name", "lab", "prefix", "fd00:70:9::/64"));
+        PipeworkSettings s = PipeworkNetwork.settings(config);
+        assertThat(s.network()).isEqualTo("lab");
+        assertThat(s.gateway()).isEqualTo(Identifiers.ipv6("fd00:70:9::1"));
+        assertThat(s.nftTable()).isEqualTo("orchestrator_lab");
+        assertThat(s.addressing()).isEqualTo(Addressing.STATIC);
+        assertThat(s.macScheme()).isEqualTo(MacScheme.HASH);
+        assertThat(s.isolation()).isTrue();
+        assertThat(s.deviceInterface()).isNull();
+        assertThat(s.devicePrefix()).isNull();
+        assertThat(s.stateDirectory().toString()).endsWith("/orchestrator/pipework/lab");
+        assertThatThrownBy(() -> PipeworkNetwork.settings(config(java.util.Map.of("network_name", "lab", "prefix", "fd00:70:9::1/64"))))
+                .hasMessageContaining("host bits");
+        assertThatThrownBy(() -> PipeworkNetwork.settings(config(java.util.Map.of("network_name", "Lab Net", "prefix", "fd00:70:9::/64"))))
+                .hasMessageContaining("name");
+    }
+
+    /** A Config as DS would build it: the given values, the annotation's defaults for the rest. */
+    private static PipeworkNetwork.Config config(java.util.Map<String, Object> values) {
+        return (PipeworkNetwork.Config) java.lang.reflect.Proxy.newProxyInstance(PipeworkNetwork.Config.class.getClassLoader(),
+                new Class<?>[] {PipeworkNetwork.Config.class}, (proxy, method, args) -> {
+                    Object value = values.get(method.getName());
+                    return value != null ? value : method.getDefaultValue();
+                });
+    }
 }
