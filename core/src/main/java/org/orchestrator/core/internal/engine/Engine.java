@@ -409,17 +409,23 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             if (c.instanceId() != null) {
                 inst = store.transaction(tx -> tx.instance(c.instanceId())).filter(InstanceRecord::live).orElse(null);
                 if (inst == null) {
-                    save(c.toBuilder().instanceId(null), null, null);
+                    String stale = c.instanceId();
+                    save(b -> stale.equals(b.build().instanceId()) ? b.instanceId(null) : null, null, null);
                 }
             }
             if (c.leaseStatus() == LeaseStatus.ACTIVE && c.leaseExpiresAt() != null && !c.leaseExpiresAt().isAfter(now)) {
-                save(c.toBuilder().leaseStatus(LeaseStatus.EXPIRED).leaseChangedAt(c.leaseExpiresAt()), "LEASE_EXPIRED",
+                save(b -> {
+                    ClientRecord fresh = b.build();
+                    boolean ranOut = fresh.leaseStatus() == LeaseStatus.ACTIVE && fresh.leaseExpiresAt() != null
+                        && !fresh.leaseExpiresAt().isAfter(now);
+                    return ranOut ? b.leaseStatus(LeaseStatus.EXPIRED).leaseChangedAt(fresh.leaseExpiresAt()) : null;
+                }, "LEASE_EXPIRED",
                     "lease of " + Addresses.text(c.address()) + " ran out without renewal");
                 metrics.increment("lease.expired");
                 actions.add(duid + ": lease expired");
             }
             if (inst != null && inst.expiresAt() != null && !inst.expiresAt().isAfter(now) && !c.ttlSpent()) {
-                save(c.toBuilder().ttlSpent(true), "TTL_EXPIRED", "instance " + inst.id() + " reached its TTL");
+                save(b -> b.ttlSpent(true), "TTL_EXPIRED", "instance " + inst.id() + " reached its TTL");
                 actions.add(duid + ": TTL spent");
             }
             boolean gated = c.state() == ClientState.FAILED && c.nextAttemptAt() != null && now.isBefore(c.nextAttemptAt())
@@ -508,19 +514,25 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 Attachment attachment = ensureAttached(provider, attacher, fresh);
                 ensurePinned(fresh || attachment != null);
                 if (c.state() != ClientState.READY || !Objects.equals(c.reason(), graceNote())) {
-                    ClientRecord.Builder b = c.toBuilder().state(ClientState.READY, now).reason(graceNote()).attempts(0)
-                        .nextAttemptAt(null);
                     boolean becameReady = c.state() != ClientState.READY;
-                    if (becameReady) {
-                        b.readyAt(now);
-                        if (c.leaseAt() != null) {
-                            metrics.observeReady(Duration.between(c.leaseAt(), now));
-                            b.leaseAt(null);
+                    String note = graceNote();
+                    String from = c.state().name();
+                    save(b -> {
+                        b.state(ClientState.READY, now).reason(note).attempts(0).nextAttemptAt(null);
+                        Instant leaseAt = b.build().leaseAt();
+                        if (becameReady) {
+                            b.readyAt(now);
+                            if (leaseAt != null) {
+                                metrics.observeReady(Duration.between(leaseAt, now));
+                                b.leaseAt(null);
+                            }
                         }
+                        return b;
+                    }, "STATE", (becameReady ? from + " -> READY" : "READY") + (note == null ? "" : ": " + note));
+                    if (becameReady) {
                         metrics.increment("provision.ok");
                         actions.add(duid + ": READY");
                     }
-                    save(b, "STATE", (becameReady ? c.state() + " -> READY" : "READY") + (graceNote() == null ? "" : ": " + graceNote()));
                 }
             } catch (ProviderException e) {
                 fail(e.getMessage(), e.isTransient(), "provision.failed");
@@ -544,15 +556,16 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 Instant expires = p.instanceTtl().isZero() ? null : now.plus(p.instanceTtl());
                 InstanceRecord created = new InstanceRecord(id, duid, providerName, null, networkName, p.image(), null, null,
                     now, expires, null);
-                ClientRecord next = c.toBuilder().instanceId(id).state(ClientState.PROVISIONING, now).reason(null)
-                    .updatedAt(now).build();
                 // The id is stored before the provider is called: after a crash the next pass finds the instance by it.
-                store.transaction(tx -> {
+                ClientRecord next = store.transaction(tx -> {
+                    ClientRecord fresh = tx.clientForUpdate(duid).orElse(c);
+                    ClientRecord updated = fresh.toBuilder().instanceId(id).state(ClientState.PROVISIONING, now).reason(null)
+                        .updatedAt(now).build();
                     tx.saveInstance(created);
-                    tx.saveClient(next);
+                    tx.saveClient(updated);
                     tx.appendEvent("STATE", duid, id, c.state() + " -> PROVISIONING: new instance " + id + " on "
                         + providerName + (networkName == null ? "" : ", network " + networkName));
-                    return null;
+                    return updated;
                 });
                 inst = created;
                 c = next;
@@ -712,12 +725,12 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     }
                     provider.destroy(inst.id());
                     InstanceRecord gone = inst.destroyed(now);
-                    ClientRecord next = c.toBuilder().instanceId(null).updatedAt(now).build();
-                    store.transaction(tx -> {
+                    ClientRecord next = store.transaction(tx -> {
+                        ClientRecord updated = tx.clientForUpdate(duid).orElse(c).toBuilder().instanceId(null).updatedAt(now).build();
                         tx.saveInstance(gone);
-                        tx.saveClient(next);
+                        tx.saveClient(updated);
                         tx.appendEvent("DESTROYED", duid, gone.id(), "destroyed " + gone.id() + " at " + gone.provider() + ": " + why);
-                        return null;
+                        return updated;
                     });
                     c = next;
                     inst = null;
@@ -749,11 +762,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
             if (c.state() != ClientState.GONE) {
                 transition(ClientState.GONE, why);
-                c = store.transaction(tx -> {
-                    ClientRecord next = c.toBuilder().attempts(0).nextAttemptAt(null).build();
-                    tx.saveClient(next);
-                    return next;
-                });
+                save(b -> b.attempts(0).nextAttemptAt(null), null, null);
             }
         }
 
@@ -763,7 +772,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             String reason = (message == null ? "unknown error" : message)
                 + (transientFailure ? " (transient; attempt " + attempts + ")" : " (attempt " + attempts + ")");
             metrics.increment(counter);
-            save(c.toBuilder().state(ClientState.FAILED, now).reason(reason).attempts(attempts)
+            save(b -> b.state(ClientState.FAILED, now).reason(reason).attempts(attempts)
                 .nextAttemptAt(now.plus(delay)), "FAILED", reason + "; next attempt in " + delay.toMillis() + " ms");
             actions.add(duid + ": FAILED " + reason);
             LOG.warn("client {} failed: {}", duid, reason);
@@ -774,18 +783,29 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 return;
             }
             String msg = c.state() == state ? state + ": " + reason : c.state() + " -> " + state + (reason == null ? "" : ": " + reason);
-            save(c.toBuilder().state(state, now).reason(reason), "STATE", msg);
+            save(b -> b.state(state, now).reason(reason), "STATE", msg);
         }
 
-        private void save(ClientRecord.Builder b, String kind, String message) {
-            ClientRecord next = b.updatedAt(now).build();
-            String instanceId = inst == null ? next.instanceId() : inst.id();
-            store.transaction(tx -> {
-                tx.saveClient(next);
-                if (kind != null) {
-                    tx.appendEvent(kind, duid, instanceId, message);
+        /**
+         * Applies a change to the client as it is stored now (row locked), so that a lease event
+         * stored meanwhile is not overwritten; that event queued another run, which sees both.
+         *
+         * @param change returns null to make no change
+         */
+        private void save(java.util.function.UnaryOperator<ClientRecord.Builder> change, String kind, String message) {
+            String instanceId = inst == null ? null : inst.id();
+            ClientRecord next = store.transaction(tx -> {
+                ClientRecord fresh = tx.clientForUpdate(duid).orElse(c);
+                ClientRecord.Builder b = change.apply(fresh.toBuilder());
+                if (b == null) {
+                    return fresh;
                 }
-                return null;
+                ClientRecord updated = b.updatedAt(now).build();
+                tx.saveClient(updated);
+                if (kind != null) {
+                    tx.appendEvent(kind, duid, instanceId == null ? updated.instanceId() : instanceId, message);
+                }
+                return updated;
             });
             c = next;
             notifyState();
