@@ -1,5 +1,6 @@
 package org.orchestrator.network.pipework;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -106,7 +108,7 @@ final class DhcpClientSupervisor implements AutoCloseable {
                         "-pf", dir.resolve("pid").toString(), interfaceName));
                 builder.redirectErrorStream(true);
                 builder.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("log").toFile()));
-                builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
                 Process process = builder.start();
                 handle = process.toHandle();
                 // nsenter execs dhclient, so this pid is the client's own
@@ -154,7 +156,7 @@ final class DhcpClientSupervisor implements AutoCloseable {
                         LOG.warn("cannot restart the DHCPv6 client of instance {}: {}", instanceId, e.getMessage());
                     }
                 }, delayMs, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 LOG.debug("supervisor closed; DHCPv6 client of {} not restarted", instanceId);
             }
         }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.orchestrator.api.network.NetworkException;
@@ -21,6 +22,7 @@ import org.orchestrator.api.provider.NetnsHandle;
 record NetnsTarget(String ipNetns, Path path, long pid) {
 
     private static final Pattern NETNS_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern PROC_PATH = Pattern.compile("/proc/([1-9][0-9]{0,9})/ns/net");
 
     NetnsTarget {
         Objects.requireNonNull(ipNetns, "ipNetns");
@@ -34,6 +36,12 @@ record NetnsTarget(String ipNetns, Path path, long pid) {
     static NetnsTarget of(NetnsHandle handle) {
         Objects.requireNonNull(handle, "netns");
         Path path = handle.path().normalize();
+        Matcher proc = PROC_PATH.matcher(path.toString());
+        if (handle.pid() == 0 && proc.matches()) {
+            // a provider that gave only the path of a process's namespace
+            long pid = Long.parseLong(proc.group(1));
+            return new NetnsTarget(Long.toString(pid), path, pid);
+        }
         if (handle.pid() > 0) {
             if (!path.equals(NetnsHandle.ofPid(handle.pid()).path())) {
                 throw new NetworkException("namespace path " + path + " does not belong to pid " + handle.pid(), false);

@@ -19,6 +19,7 @@ import org.orchestrator.api.network.AttachRequest;
 import org.orchestrator.api.network.Attachment;
 import org.orchestrator.api.network.NetworkAttacher;
 import org.orchestrator.api.network.NetworkException;
+import org.orchestrator.api.provider.NetnsHandle;
 import org.orchestrator.network.pipework.InstanceRecordStore.InstanceRecord;
 import org.orchestrator.network.pipework.NftIsolation.Pair;
 import org.slf4j.Logger;
@@ -269,7 +270,9 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
 
     private Attachment repair(String id, NetnsTarget netns, Inet6Address peer, HostLink link, LinkAlias alias) {
         String host = link.name();
-        plugIntoBridge(host);
+        if (!settings.bridge().equals(link.master()) || link.isolated() != settings.isolation() || !link.up()) {
+            plugIntoBridge(host);
+        }
         configureInside(netns);
         Inet6Address address;
         if (settings.addressing() == Addressing.STATIC) {
@@ -300,7 +303,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         if (!updated.encode().equals(link.alias())) {
             runner.check("ip", "link", "set", "dev", host, "alias", updated.encode());
         }
-        records.write(new InstanceRecord(id, host, new org.orchestrator.api.provider.NetnsHandle(netns.pid(), netns.path()),
+        records.write(new InstanceRecord(id, host, new NetnsHandle(netns.pid(), netns.path()),
                 address, peer));
         LOG.info("instance {} was attached to network {} already; checked and repaired ({})", id, settings.network(),
                 Addresses.text(address));

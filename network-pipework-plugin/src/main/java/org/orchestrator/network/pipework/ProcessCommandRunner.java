@@ -1,5 +1,6 @@
 package org.orchestrator.network.pipework;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -55,7 +56,7 @@ public final class ProcessCommandRunner implements CommandRunner {
         ProcessBuilder builder = new ProcessBuilder(argv);
         builder.environment().put("LC_ALL", "C");
         if (stdin == null) {
-            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }
         Process process;
         try {

@@ -100,6 +100,7 @@ class PipeworkUnitTest {
         assertThat(pid.ipNetns()).isEqualTo("42");
         assertThat(pid.inside("ip", "link")).containsExactly("nsenter", "--net=/proc/42/ns/net", "ip", "link");
         assertThat(NetnsTarget.of(new NetnsHandle(0, Path.of("/run/netns/orch-pw-x"))).ipNetns()).isEqualTo("orch-pw-x");
+        assertThat(NetnsTarget.of(new NetnsHandle(0, Path.of("/proc/43/ns/net"))).ipNetns()).isEqualTo("43");
         assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(7, Path.of("/proc/8/ns/net")))).isInstanceOf(NetworkException.class);
         assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(0, Path.of("/tmp/evil")))).isInstanceOf(NetworkException.class);
         assertThatThrownBy(() -> NetnsTarget.of(new NetnsHandle(0, Path.of("/run/netns/../../etc/passwd")))).isInstanceOf(NetworkException.class);
