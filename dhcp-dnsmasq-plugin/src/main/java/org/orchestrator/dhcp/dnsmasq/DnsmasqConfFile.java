@@ -14,6 +14,8 @@ final class DnsmasqConfFile {
         // One interface plus bind-interfaces makes dnsmasq bind its DHCPv6 socket to that device,
         // so several sources (several dnsmasq) can run on one host.
         sb.append("bind-interfaces\n");
+        // --interface adds lo for DNS implicitly; another resolver may own it.
+        sb.append("except-interface=lo\n");
         sb.append("log-facility=-\n");
         sb.append("pid-file=").append(s.pidFile()).append('\n');
         sb.append("dhcp-range=").append(s.rangeStart().getHostAddress()).append(',').append(s.rangeEnd().getHostAddress())

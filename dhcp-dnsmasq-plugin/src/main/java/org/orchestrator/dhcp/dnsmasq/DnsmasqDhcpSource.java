@@ -100,6 +100,9 @@ public final class DnsmasqDhcpSource implements DhcpSource {
 
         @AttributeDefinition(description = "Period of the lease-expiry sweep and spool retry, in seconds.", min = "1")
         int sweepSeconds() default 15;
+
+        @AttributeDefinition(description = "External mode: pid file of the operator's dnsmasq; when set, it gets SIGHUP after a pin change.")
+        String externalPidFile() default "";
     }
 
     private final LeaseSink sink;
@@ -166,7 +169,8 @@ public final class DnsmasqDhcpSource implements DhcpSource {
         }
         return new DnsmasqSettings(name, managed, c.interfaceName(), c.createBridge(), listen, c.prefixLength(), start, end,
                 c.leaseTime(), c.routerAdvertisements(), c.dnsPort(), c.domain().isEmpty() ? null : c.domain(), runDir,
-                Path.of(c.dnsmasqPath()), c.restartBackoffMinMillis(), c.restartBackoffMaxMillis(), c.sweepSeconds());
+                Path.of(c.dnsmasqPath()), c.restartBackoffMinMillis(), c.restartBackoffMaxMillis(), c.sweepSeconds(),
+                c.externalPidFile().isEmpty() ? null : Path.of(c.externalPidFile()));
     }
 
     /** @return the running source (tests) */

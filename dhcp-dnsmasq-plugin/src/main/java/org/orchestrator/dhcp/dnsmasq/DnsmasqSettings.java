@@ -29,11 +29,13 @@ import org.orchestrator.api.network.Ipv6Prefix;
  * @param minBackoffMillis first restart delay after dnsmasq died
  * @param maxBackoffMillis largest restart delay
  * @param sweepSeconds     period of the expiry sweep and spool retry
+ * @param externalPidFile  external mode: the pid file of the operator's dnsmasq, or {@code null}
  */
 record DnsmasqSettings(String name, boolean managed, String iface, boolean createBridge, Inet6Address listenAddress,
                        int prefixLength, Inet6Address rangeStart, Inet6Address rangeEnd, long leaseSeconds,
                        boolean routerAdvertisements, int dnsPort, String domain, Path runDir, Path dnsmasqBinary,
-                       long minBackoffMillis, long maxBackoffMillis, int sweepSeconds) {
+                       long minBackoffMillis, long maxBackoffMillis, int sweepSeconds,
+                       Path externalPidFile) {
 
     private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
     /** Paths end up in dnsmasq's configuration and in the popen() of its init call: keep them plain. */
@@ -80,6 +82,9 @@ record DnsmasqSettings(String name, boolean managed, String iface, boolean creat
         }
         if (minBackoffMillis < 10 || maxBackoffMillis < minBackoffMillis) {
             throw new IllegalArgumentException("restart back-off must satisfy 10 <= min <= max");
+        }
+        if (externalPidFile != null && !externalPidFile.isAbsolute()) {
+            throw new IllegalArgumentException("external pid file must be an absolute path: " + Identifiers.quote(externalPidFile.toString()));
         }
         if (sweepSeconds < 1) {
             throw new IllegalArgumentException("sweep period must be at least 1 second");

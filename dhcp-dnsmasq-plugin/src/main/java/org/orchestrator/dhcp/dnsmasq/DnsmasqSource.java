@@ -207,6 +207,8 @@ final class DnsmasqSource implements DhcpSource {
     private void reload() {
         if (supervisor != null) {
             supervisor.reload();
+        } else if (settings.externalPidFile() != null) {
+            DnsmasqSupervisor.reloadExternal(settings.externalPidFile());
         }
     }
 }

@@ -73,6 +73,28 @@ final class DnsmasqSupervisor {
         }
     }
 
+    /** Sends SIGHUP to the operator's dnsmasq named by its pid file (external mode), if it is a dnsmasq. */
+    static void reloadExternal(Path pidFile) {
+        try {
+            String text = Files.readString(pidFile, StandardCharsets.US_ASCII).strip();
+            if (!text.matches("[0-9]{1,9}")) {
+                LOG.warn("Pid file {} holds no pid", pidFile);
+                return;
+            }
+            Path comm = Path.of("/proc", text, "comm");
+            if (!Files.exists(comm) || !"dnsmasq".equals(Files.readString(comm, StandardCharsets.US_ASCII).strip())) {
+                LOG.warn("Pid file {} does not name a running dnsmasq", pidFile);
+                return;
+            }
+            Commands.Result r = Commands.run(List.of("kill", "-HUP", text));
+            if (r.exit() != 0) {
+                LOG.warn("Cannot signal dnsmasq {}: {}", text, r.err().strip());
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot read the pid file {}: {}", pidFile, e.getMessage());
+        }
+    }
+
     /** Stops dnsmasq and any restart; waits (bounded) until it is gone. */
     void stop() {
         Process p;

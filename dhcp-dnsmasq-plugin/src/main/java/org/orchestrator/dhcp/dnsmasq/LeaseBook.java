@@ -169,7 +169,14 @@ final class LeaseBook {
 
     /** @return dnsmasq's lease database for DHCPv6, rendered from the store */
     synchronized String leaseDatabase() {
-        List<Lease> active = sink.activeLeases(source);
+        List<Lease> active;
+        try {
+            active = sink.activeLeases(source);
+        } catch (RuntimeException e) {
+            // dnsmasq must start anyway; what this plugin saw last is the best answer left.
+            LOG.warn("Cannot read the leases of source {} from the store, answering init from memory: {}", source, e.getMessage());
+            active = List.copyOf(leases.values());
+        }
         leases.clear();
         StringBuilder sb = new StringBuilder();
         if (serverDuid != null) {
@@ -199,12 +206,7 @@ final class LeaseBook {
             return Reply.error(e.getMessage());
         }
         if (event instanceof HookEvent.Init) {
-            try {
-                return new Reply("OK", leaseDatabase());
-            } catch (RuntimeException e) {
-                LOG.error("Cannot answer dnsmasq's init for source {}: {}", source, e.getMessage());
-                return new Reply("RETRY " + e.getMessage(), "");
-            }
+            return new Reply("OK", leaseDatabase());
         }
         if (event instanceof HookEvent.Ignored ignored) {
             LOG.debug("Ignored a dnsmasq event of source {}: {}", source, ignored.why());

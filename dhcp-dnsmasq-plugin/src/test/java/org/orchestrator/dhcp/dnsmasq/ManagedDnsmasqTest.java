@@ -103,6 +103,23 @@ class ManagedDnsmasqTest {
         throw new AssertionError("no ADDED for the address of " + ns + " " + NetLab.globalAddresses(ns) + "; events " + sink.events());
     }
 
+    /**
+     * Asks dhcpcd to renew (SIGUSR1) until an event after index {@code from} matches: dhcpcd ignores
+     * the signal while it is still settling its lease (DAD), so one signal may be lost.
+     */
+    private void renew(Process dhcpcd, int from, java.util.function.Predicate<LeaseEvent> match) throws InterruptedException {
+        for (int attempt = 0; attempt < 6; attempt++) {
+            NetLab.check("kill", "-USR1", Long.toString(dhcpcd.pid()));
+            try {
+                sink.awaitAll(ev -> ev.subList(from, ev.size()).stream().anyMatch(match), Duration.ofSeconds(5), "renewal");
+                return;
+            } catch (AssertionError e) {
+                // signal again
+            }
+        }
+        throw new AssertionError("no renewal after 6 SIGUSR1; events: " + sink.events());
+    }
+
     @Test
     void dhclientAndDhcpcdLeasesAreAddedRenewedAndReleased() throws Exception {
         activate();
@@ -130,9 +147,8 @@ class ManagedDnsmasqTest {
                 .contains(a1.lease().address(), a2.lease().address());
 
         // A renewal by the client (script-on-renewal) and a SIGHUP replay both report RENEWED.
-        NetLab.check("kill", "-USR1", Long.toString(dhcpcd.pid()));
-        sink.await(e -> is(e, LeaseEventType.RENEWED, a2.lease().address().getHostAddress())
-                && e.lease().duid().equals(a2.lease().duid()) && e.lease().iaid() == a2.lease().iaid(), WAIT, "dhcpcd renewal");
+        renew(dhcpcd, sink.events().size(), e -> is(e, LeaseEventType.RENEWED, a2.lease().address().getHostAddress())
+                && e.lease().duid().equals(a2.lease().duid()) && e.lease().iaid() == a2.lease().iaid());
         component.current().supervisor().reload();
         sink.await(e -> is(e, LeaseEventType.RENEWED, a1.lease().address().getHostAddress())
                 && e.lease().duid().equals(a1.lease().duid()), WAIT, "replay of the dhclient lease");
@@ -185,12 +201,13 @@ class ManagedDnsmasqTest {
         ProcessHandle.of(pid).orElseThrow().destroyForcibly();
         sink.awaitAll(ev -> ev.subList(before, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
                 WAIT, "replay after the dnsmasq restart");
-        assertThat(component.current().supervisor().starts()).isEqualTo(2);
+        // At least 2: dnsmasq itself may fail a start (EINTR while reading init) and be restarted again.
+        assertThat(component.current().supervisor().starts()).isGreaterThanOrEqualTo(2);
         assertThat(component.current().supervisor().pid()).isPresent().get().isNotEqualTo(pid);
         int before2 = sink.events().size();
-        NetLab.check("kill", "-USR1", Long.toString(client.pid()));
-        sink.awaitAll(ev -> ev.subList(before2, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
-                WAIT, "renewal after the dnsmasq restart");
+        renew(client, before2, e -> is(e, LeaseEventType.RENEWED, address));
+        assertThat(sink.events().subList(before, sink.events().size())).as("no new lease after the restart")
+                .noneMatch(e -> e.type() == LeaseEventType.ADDED);
         assertThat(NetLab.globalAddresses(d1)).extracting(a -> Identifiers.ipv6(a).getHostAddress()).contains(address);
 
         // The bundle restarts: deactivate, activate again; the lease comes back from the store.
@@ -203,9 +220,9 @@ class ManagedDnsmasqTest {
                 WAIT, "replay after the plugin restart");
         assertThat(component.leases()).extracting(l -> l.address().getHostAddress()).contains(address);
         int before4 = sink.events().size();
-        NetLab.check("kill", "-USR1", Long.toString(client.pid()));
-        sink.awaitAll(ev -> ev.subList(before4, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.RENEWED, address)),
-                WAIT, "renewal after the plugin restart");
+        renew(client, before4, e -> is(e, LeaseEventType.RENEWED, address));
+        assertThat(sink.events().subList(before3, sink.events().size())).as("no new lease after the plugin restart")
+                .noneMatch(e -> e.type() == LeaseEventType.ADDED);
 
         // The JVM "crashes" (socket gone, dnsmasq left running); the client releases meanwhile.
         long strayPid = component.current().supervisor().pid().orElseThrow();

@@ -1,0 +1,233 @@
+package org.orchestrator.dhcp.dnsmasq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.lease.LeaseEvent;
+import org.orchestrator.api.lease.LeaseEventType;
+import org.orchestrator.api.lease.Reservation;
+
+/** The plain classes without processes: pins, configuration, protocol, lease book. */
+class PlainClassesTest {
+
+    private static final Duid DUID = Duid.parse("00:01:00:01:2c:aa:bb:cc:02:00:00:00:00:01");
+    private Path dir;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        dir = Files.createTempDirectory(Path.of("/tmp"), "orch-dq-unit-");
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        Files2.deleteTree(dir);
+    }
+
+    private PinStore pins(String domain) {
+        return new PinStore(dir.resolve("pins"), dir.resolve("dhcp-hosts"), dir.resolve("addn-hosts"), domain);
+    }
+
+    @Test
+    void pinsAreWrittenValidatedAndReadBack() throws IOException {
+        PinStore store = pins("odq.test");
+        store.load();
+        Reservation r = new Reservation(DUID, 7, Identifiers.ipv6("fd00:71:1::10"), "Web1", Identifiers.ipv6("fd00:71:2::1"));
+        assertThat(store.pin(r)).isTrue();
+        assertThat(store.pin(r)).as("idempotent").isFalse();
+        Reservation noName = new Reservation(Duid.parse("00:03:00:01:02:00:00:00:00:02"), 1, Identifiers.ipv6("fd00:71:1::11"), null,
+                Identifiers.ipv6("fd00:71:2::2"));
+        store.pin(noName);
+        assertThat(Files.readString(dir.resolve("dhcp-hosts"))).contains(
+                "id:" + DUID.value() + ",[fd00:71:1:0:0:0:0:10],web1\n",
+                "id:00:03:00:01:02:00:00:00:00:02,[fd00:71:1:0:0:0:0:11]\n");
+        assertThat(Files.readString(dir.resolve("addn-hosts"))).contains(
+                "fd00:71:2:0:0:0:0:1 web1.odq.test\n", "fd00:71:2:0:0:0:0:2 00030001020000000002.odq.test\n");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pins")))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("dhcp-hosts")))).isEqualTo("rw-r--r--");
+
+        // A damaged line is skipped with a logged reason; the good ones survive a restart.
+        Files.writeString(dir.resolve("pins"), "garbage;rm -rf /\n", java.nio.file.StandardOpenOption.APPEND);
+        PinStore again = pins("odq.test");
+        again.load();
+        assertThat(again.list()).containsExactlyInAnyOrder(r, noName);
+        assertThat(Files.readString(dir.resolve("dhcp-hosts"))).doesNotContain("garbage");
+        assertThat(again.unpin(DUID)).isTrue();
+        assertThat(again.unpin(DUID)).isFalse();
+        assertThat(Files.readString(dir.resolve("dhcp-hosts"))).doesNotContain(DUID.value());
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left")
+                    .containsExactlyInAnyOrder("pins", "dhcp-hosts", "addn-hosts");
+        }
+    }
+
+    private static Map<String, Object> base() {
+        Map<String, Object> c = new HashMap<>();
+        c.put("dhcp_source_name", "lan");
+        c.put("runFolder", "/tmp/orch-dq-x/run");
+        return c;
+    }
+
+    private static DnsmasqSettings settings(Map<String, Object> c) {
+        return DnsmasqDhcpSource.settings(TestConfigs.config(c));
+    }
+
+    @Test
+    void configurationDefaultsAndTheGeneratedDnsmasqConfiguration() {
+        Map<String, Object> c = base();
+        c.remove("runFolder");
+        String before = System.getProperty("karaf.data");
+        System.setProperty("karaf.data", "/opt/karaf/data");
+        try {
+            DnsmasqSettings s = settings(c);
+            assertThat(s.runDir()).isEqualTo(Path.of("/opt/karaf/data/dnsmasq/lan"));
+            assertThat(s.managed()).isTrue();
+            assertThat(s.rangeStart()).isEqualTo(Identifiers.ipv6("fd00:6f72:6368::1000"));
+            assertThat(s.rangeEnd()).isEqualTo(Identifiers.ipv6("fd00:6f72:6368::1fff"));
+            String conf = DnsmasqConfFile.render(s);
+            assertThat(conf).contains("port=0\n", "interface=orch-dev0\n", "bind-interfaces\n", "leasefile-ro\n",
+                    "dhcp-range=fd00:6f72:6368:0:0:0:0:1000,fd00:6f72:6368:0:0:0:0:1fff,64,3600\n", "enable-ra\n",
+                    "dhcp-script=/opt/karaf/data/dnsmasq/lan/dnsmasq-hook\n", "script-on-renewal\n",
+                    "dhcp-hostsfile=/opt/karaf/data/dnsmasq/lan/dhcp-hosts\n")
+                    .doesNotContain("addn-hosts");
+        } finally {
+            if (before == null) {
+                System.clearProperty("karaf.data");
+            } else {
+                System.setProperty("karaf.data", before);
+            }
+        }
+        Map<String, Object> dns = base();
+        dns.put("dnsPort", 5353);
+        dns.put("domain", "Lan.Example");
+        assertThat(DnsmasqConfFile.render(settings(dns))).contains("port=5353\n", "domain=lan.example\n", "addn-hosts=/tmp/orch-dq-x/run/addn-hosts\n");
+    }
+
+    @Test
+    void invalidConfigurationIsRefusedWithAReason() {
+        Map<String, Map<String, Object>> bad = new LinkedHashMap<>();
+        bad.put("name", Map.of("dhcp_source_name", "Bad Name"));
+        bad.put("mode", Map.of("mode", "both"));
+        bad.put("interface", Map.of("interfaceName", "eth0;reboot"));
+        bad.put("long interface", Map.of("interfaceName", "a-very-long-interface-name"));
+        bad.put("address", Map.of("listenAddress", "10.0.0.1"));
+        bad.put("range", Map.of("rangeStart", "fd00:1::5"));
+        bad.put("order", Map.of("rangeStart", "fd00:6f72:6368::2000", "rangeEnd", "fd00:6f72:6368::1000"));
+        bad.put("lease", Map.of("leaseTime", 60L));
+        bad.put("prefix", Map.of("prefixLength", 48));
+        bad.put("folder", Map.of("runFolder", "/tmp/a folder"));
+        bad.put("domain", Map.of("domain", "bad_domain!"));
+        for (Map.Entry<String, Map<String, Object>> e : bad.entrySet()) {
+            Map<String, Object> c = base();
+            c.putAll(e.getValue());
+            assertThatThrownBy(() -> settings(c)).as(e.getKey()).isInstanceOf(IllegalArgumentException.class).hasMessageNotContaining("null");
+        }
+        Map<String, Object> noName = base();
+        noName.remove("dhcp_source_name");
+        assertThatThrownBy(() -> settings(noName)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void protocolBounds() {
+        byte[] ok = "8:action=x,0:,".getBytes(StandardCharsets.US_ASCII);
+        assertThat(HookProtocol.parse(ok, ok.length).ascii("action")).isEqualTo("x");
+        assertThat(HookProtocol.parse(ok, ok.length - 1)).as("incomplete").isNull();
+        byte[] trailing = "8:action=x,0:,junk".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> HookProtocol.parse(trailing, trailing.length)).hasMessageContaining("after the end");
+        byte[] dup = "3:a=1,3:a=2,0:,".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> HookProtocol.parse(dup, dup.length)).hasMessageContaining("twice");
+        byte[] huge = "99999:a=".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> HookProtocol.parse(huge, huge.length)).hasMessageContaining("limit");
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i < 70; i++) {
+            String f = "f" + i + "=1";
+            many.append(f.length()).append(':').append(f).append(',');
+        }
+        byte[] m = many.append("0:,").toString().getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> HookProtocol.parse(m, m.length)).hasMessageContaining("more than");
+    }
+
+    /** A clock the test moves. */
+    static final class MutableClock extends Clock {
+        volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    private static HookRecord record(String action, String address, Map<String, String> env) {
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("action", action.getBytes(StandardCharsets.US_ASCII));
+        f.put("duid", DUID.value().getBytes(StandardCharsets.US_ASCII));
+        f.put("address", address.getBytes(StandardCharsets.US_ASCII));
+        env.forEach((k, v) -> f.put(k, v.getBytes(StandardCharsets.US_ASCII)));
+        return new HookRecord(f);
+    }
+
+    @Test
+    void leaseBookExpiresSilentLeasesAndKeepsClientDataOnReplays() {
+        MutableClock clock = new MutableClock();
+        RecordingSink sink = new RecordingSink();
+        LeaseBook book = new LeaseBook("lan", "odq-br0", sink, clock, dir.resolve("server-duid"), dir.resolve("spool"));
+        book.load();
+        long exp = clock.now.plusSeconds(600).getEpochSecond();
+        assertThat(book.handle(record("add", "fd00:71:1::1", Map.of("DNSMASQ_IAID", "5", "DNSMASQ_MAC", "02:00:00:00:00:05",
+                "DNSMASQ_LEASE_EXPIRES", Long.toString(exp)))).status()).isEqualTo("OK");
+        // Start-up replay: no MAC, DATA_MISSING; the MAC stays known.
+        book.handle(record("old", "fd00:71:1::1", Map.of("DNSMASQ_IAID", "5", "DNSMASQ_DATA_MISSING", "1",
+                "DNSMASQ_LEASE_EXPIRES", Long.toString(exp))));
+        assertThat(sink.events().get(1).type()).isEqualTo(LeaseEventType.RENEWED);
+        assertThat(sink.events().get(1).lease().mac().value()).isEqualTo("02:00:00:00:00:05");
+        assertThat(book.expireOverdue()).isZero();
+        clock.now = clock.now.plusSeconds(605);
+        assertThat(book.expireOverdue()).isEqualTo(1);
+        LeaseEvent last = sink.events().get(2);
+        assertThat(last.type()).isEqualTo(LeaseEventType.EXPIRED);
+        assertThat(book.leases()).isEmpty();
+        assertThat(book.expireOverdue()).as("reported once").isZero();
+        // Temporary addresses and IPv4 leases are not ours.
+        assertThat(book.handle(record("add", "fd00:71:1::2", Map.of("DNSMASQ_IAID", "T5"))).status()).isEqualTo("IGNORED");
+        assertThat(book.handle(record("add", "fd00:71:1::2", Map.of())).status()).startsWith("ERR");
+    }
+
+    @Test
+    void initIsAnsweredFromMemoryWhenTheStoreIsDown() {
+        RecordingSink sink = new RecordingSink();
+        LeaseBook book = new LeaseBook("lan", "odq-br0", sink, Clock.systemUTC(), dir.resolve("server-duid"), dir.resolve("spool"));
+        book.load();
+        book.handle(record("add", "fd00:71:1::3", Map.of("DNSMASQ_IAID", "9", "DNSMASQ_LEASE_EXPIRES", "0")));
+        sink.setDown(true);
+        Map<String, byte[]> init = Map.of("action", "init".getBytes(StandardCharsets.US_ASCII));
+        LeaseBook.Reply reply = book.handle(new HookRecord(init));
+        assertThat(reply.status()).isEqualTo("OK");
+        assertThat(reply.body()).isEqualTo("0 9 fd00:71:1:0:0:0:0:3 * " + DUID.value() + "\n");
+    }
+}
