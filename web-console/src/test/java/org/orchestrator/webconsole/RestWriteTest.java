@@ -101,6 +101,10 @@ class RestWriteTest {
         HttpResponse<String> chunked = server.postChunked(server.api("instances")
             .header("Authorization", TestServer.basic("admin", "admin-pw")), big.getBytes());
         assertThat(chunked.statusCode()).isEqualTo(413);
+        // credentials are checked before the size: strangers learn nothing but 401
+        HttpResponse<String> anonymous = server.send(server.api("instances").header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(big)).build());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
         assertThat(server.orchestrator.calls).isEmpty();
     }
 

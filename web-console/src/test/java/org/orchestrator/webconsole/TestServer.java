@@ -18,7 +18,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.servlet.ServletContextHandler;
 import org.eclipse.jetty.servlet.ServletHolder;
-import org.glassfish.jersey.servlet.ServletContainer;
+import org.orchestrator.webconsole.rest.RestContainer;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.rest.ApiApplication;
@@ -72,7 +72,7 @@ public final class TestServer implements AutoCloseable {
         server.addConnector(v6);
         ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         context.setContextPath("/");
-        ServletContainer api = new ServletContainer(ApiApplication.create(settings, orchestratorSlot, sinkSlot,
+        RestContainer api = new RestContainer(ApiApplication.create(settings, orchestratorSlot, sinkSlot,
             new FakeAuthenticator(), CLOCK));
         context.addServlet(new ServletHolder(api), ApiServlet.PATTERN);
         extra.forEach((path, servlet) -> context.addServlet(new ServletHolder(servlet), path));

@@ -58,7 +58,7 @@ public final class ApiApplication {
 
         config.register(JacksonFeature.withoutExceptionMappers());
         config.register(new MapperResolver());
-        config.register(new AuthFilter(settings, authenticator), Priorities.AUTHENTICATION);
+        config.register(new AccessFeature(settings, authenticator));
         config.register(new BodyLimitFilter(settings.maxBodyBytes()), Priorities.AUTHORIZATION);
         config.register(new FailureMapper());
 

@@ -10,7 +10,6 @@ import javax.servlet.ServletException;
 import javax.servlet.ServletRequest;
 import javax.servlet.ServletResponse;
 
-import org.glassfish.jersey.servlet.ServletContainer;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.ServiceSlot;
@@ -30,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The REST API at {@code /orchestrator/api/v1/*}: Jersey's {@link ServletContainer} registered
+ * The REST API at {@code /orchestrator/api/v1/*}: Jersey's servlet container registered
  * through the HTTP Whiteboard. Core's {@link Orchestrator} and {@link LeaseSink} may come and go;
  * while one is missing the endpoints that need it answer 503. A configuration change re-creates
  * the component (and so the Jersey application).
@@ -84,13 +83,13 @@ public final class ApiServlet implements Servlet {
 
     private final ServiceSlot<Orchestrator> orchestrator = new ServiceSlot<>("the orchestrator core");
     private final ServiceSlot<LeaseSink> leaseSink = new ServiceSlot<>("the lease sink");
-    private final ServletContainer container;
+    private final RestContainer container;
 
     @Activate
     public ApiServlet(Config config) {
         ApiSettings settings = new ApiSettings(config.leaseEventToken(), config.maxBodyBytes(), config.realm(),
             config.readRole(), config.writeRole(), Duration.ofSeconds(config.operationWaitSeconds()));
-        container = new ServletContainer(ApiApplication.create(settings, orchestrator, leaseSink,
+        container = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink,
             new JaasAuthenticator(settings.realm()), Clock.systemUTC()));
         LOG.info("REST API at {} with {}", PATTERN, settings);
     }
@@ -117,8 +116,8 @@ public final class ApiServlet implements Servlet {
 
     @Override
     public void init(ServletConfig config) throws ServletException {
-        // Jersey finds its OSGi services (HK2 injection manager) through the TCCL-independent
-        // osgi-resource-locator; init on our class loader so that our resources resolve too
+        // Jersey loads some classes by name through the thread context class loader while it
+        // starts; ours imports every package the application uses, Pax Web's thread's may not
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(ApiServlet.class.getClassLoader());

@@ -1,16 +1,12 @@
 package org.orchestrator.webconsole.rest;
 
-import java.lang.reflect.Method;
 import java.security.Principal;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 
-import javax.servlet.http.HttpServletRequest;
 import javax.ws.rs.container.ContainerRequestContext;
 import javax.ws.rs.container.ContainerRequestFilter;
-import javax.ws.rs.container.ResourceInfo;
-import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.Response;
 import javax.ws.rs.core.SecurityContext;
@@ -22,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Enforces {@link Access} on every matched resource method: Basic credentials checked by the
+ * Enforces one {@link Access} level on the resource methods {@link AccessFeature} gives it: Basic credentials checked by the
  * {@link Authenticator} for READ and WRITE (401 with {@code WWW-Authenticate} when missing or
  * wrong, 403 for a user without the role), the shared token for TOKEN (401 when missing, 403 when
  * wrong or when the endpoint is disabled). Neither password nor token is ever logged. Registered
@@ -35,23 +31,19 @@ public final class AuthFilter implements ContainerRequestFilter {
 
     private static final Logger LOG = LoggerFactory.getLogger(AuthFilter.class);
 
+    private final Access.Level level;
     private final ApiSettings settings;
     private final Authenticator authenticator;
 
-    @Context
-    private ResourceInfo resourceInfo;
-
-    @Context
-    private HttpServletRequest servletRequest;
-
-    public AuthFilter(ApiSettings settings, Authenticator authenticator) {
+    public AuthFilter(Access.Level level, ApiSettings settings, Authenticator authenticator) {
+        this.level = Objects.requireNonNull(level, "level");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
     }
 
     @Override
     public void filter(ContainerRequestContext request) {
-        switch (level()) {
+        switch (level) {
             case OPEN -> {
                 // nothing to check
             }
@@ -59,18 +51,6 @@ public final class AuthFilter implements ContainerRequestFilter {
             case READ -> checkUser(request, false);
             case WRITE -> checkUser(request, true);
         }
-    }
-
-    private Access.Level level() {
-        Method method = resourceInfo == null ? null : resourceInfo.getResourceMethod();
-        if (method == null) {
-            return Access.Level.WRITE;
-        }
-        Access access = method.getAnnotation(Access.class);
-        if (access == null) {
-            access = resourceInfo.getResourceClass().getAnnotation(Access.class);
-        }
-        return access == null ? Access.Level.WRITE : access.value();
     }
 
     private void checkToken(ContainerRequestContext request) {
@@ -88,7 +68,7 @@ public final class AuthFilter implements ContainerRequestFilter {
             return;
         }
         if (!Credentials.tokenMatches(token.trim(), settings.leaseEventToken())) {
-            LOG.warn("Lease event with a wrong token from {}", remote());
+            LOG.warn("Lease event with a wrong token from {}", remote(request));
             request.abortWith(Responses.error(403, "wrong lease-event token"));
         }
     }
@@ -109,7 +89,7 @@ public final class AuthFilter implements ContainerRequestFilter {
             Arrays.fill(basic.get().password(), '\0');
         }
         if (caller.isEmpty()) {
-            LOG.info("Failed REST login of user {} from {}", org.orchestrator.api.lease.Identifiers.quote(basic.get().user()), remote());
+            LOG.info("Failed REST login of user {} from {}", org.orchestrator.api.lease.Identifiers.quote(basic.get().user()), remote(request));
             request.abortWith(challenge("wrong user name or password"));
             return;
         }
@@ -152,11 +132,8 @@ public final class AuthFilter implements ContainerRequestFilter {
             .build();
     }
 
-    private String remote() {
-        try {
-            return servletRequest == null ? "?" : servletRequest.getRemoteAddr();
-        } catch (IllegalStateException e) {
-            return "?";
-        }
+    private static String remote(ContainerRequestContext request) {
+        Object remote = request.getProperty(RestContainer.REMOTE_ADDRESS);
+        return remote == null ? "?" : remote.toString();
     }
 }
