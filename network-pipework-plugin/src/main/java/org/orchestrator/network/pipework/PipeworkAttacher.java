@@ -166,7 +166,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 alias.map(LinkAlias::address).ifPresent(addresses::add);
             }
             records.read(id).map(InstanceRecord::address).ifPresent(addresses::add);
-            Inet6Address allocated = pool.allocations(settings.network()).get(id);
+            Inet6Address allocated = allocations().get(id);
             if (allocated != null) {
                 addresses.add(allocated);
             }
@@ -178,7 +178,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             if (settings.isolation() && !addresses.isEmpty() && isolation.installed()) {
                 isolation.revoke(addresses, null);
             }
-            pool.release(settings.network(), id);
+            release(id);
             records.delete(id);
             LOG.info("instance {} detached from network {}", id, settings.network());
         }
@@ -186,7 +186,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
 
     @Override
     public List<Attachment> list() {
-        Map<String, Inet6Address> allocations = pool.allocations(settings.network());
+        Map<String, Inet6Address> allocations = allocations();
         List<Attachment> result = new ArrayList<>();
         for (HostLink link : hostLinks()) {
             Optional<LinkAlias> parsed = LinkAlias.parse(link.alias());
@@ -227,7 +227,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             Inet6Address address = null;
             if (settings.addressing() == Addressing.STATIC) {
                 address = allocate(id);
-                undo.push(() -> pool.release(settings.network(), id));
+                undo.push(() -> release(id));
             }
             List<String> add = new ArrayList<>(List.of("ip", "link", "add", host, "mtu", mtu, "type", "veth",
                     "peer", "name", inner, "mtu", mtu));
@@ -352,8 +352,24 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     private Inet6Address allocate(String id) {
         try {
             return pool.allocate(settings.network(), id, settings.prefix(), Set.of(settings.gateway(), settings.prefix().network()));
-        } catch (IllegalStateException e) {
+        } catch (RuntimeException e) {
             throw new NetworkException("no address for " + id + " on " + settings.network() + ": " + e.getMessage(), true, e);
+        }
+    }
+
+    private Map<String, Inet6Address> allocations() {
+        try {
+            return pool.allocations(settings.network());
+        } catch (RuntimeException e) {
+            throw new NetworkException("address pool unavailable: " + e.getMessage(), true, e);
+        }
+    }
+
+    private void release(String id) {
+        try {
+            pool.release(settings.network(), id);
+        } catch (RuntimeException e) {
+            throw new NetworkException("cannot release the address of " + id + ": " + e.getMessage(), true, e);
         }
     }
 

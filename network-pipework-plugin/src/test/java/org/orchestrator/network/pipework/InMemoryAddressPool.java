@@ -11,7 +11,7 @@ import org.orchestrator.api.network.AddressPool;
 import org.orchestrator.api.network.Ipv6Prefix;
 
 /** Test double of the core's AddressPool: lowest free host address first, in memory. */
-final class InMemoryAddressPool implements AddressPool {
+class InMemoryAddressPool implements AddressPool {
 
     private final Map<String, Map<String, Inet6Address>> networks = new HashMap<>();
     private int allocateCalls;

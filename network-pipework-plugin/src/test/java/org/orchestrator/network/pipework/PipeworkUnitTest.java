@@ -203,4 +203,29 @@ class PipeworkUnitTest {
                     return value != null ? value : method.getDefaultValue();
                 });
     }
+
+    @Test
+    void anExhaustedPoolFailsAttachBeforeAnyLinkIsMade() {
+        List<String> commands = new ArrayList<>();
+        CommandRunner fake = (command, stdin) -> {
+            commands.add(String.join(" ", command));
+            boolean show = command.contains("show");
+            return new CommandResult(command, show ? 1 : 0, "", show ? "Device \"x\" does not exist." : "");
+        };
+        org.orchestrator.api.network.AddressPool exhausted = new InMemoryAddressPool() {
+            @Override
+            public synchronized Inet6Address allocate(String network, String owner, Ipv6Prefix prefix, Set<Inet6Address> excluded) {
+                throw new IllegalStateException("prefix exhausted");
+            }
+        };
+        PipeworkAttacher attacher = new PipeworkAttacher(settings(Addressing.STATIC), fake, exhausted);
+        NetnsHandle self = NetnsHandle.ofPid(ProcessHandle.current().pid());
+        assertThatThrownBy(() -> attacher.attach(new org.orchestrator.api.network.AttachRequest("i-1",
+                org.orchestrator.api.lease.Duid.parse("00:01:02"), self, null)))
+                .isInstanceOf(NetworkException.class).hasMessageContaining("prefix exhausted")
+                .matches(e -> ((NetworkException) e).isTransient());
+        assertThat(commands).noneMatch(c -> c.startsWith("ip link add"));
+        assertThatThrownBy(() -> attacher.detach("bad id; reboot")).isInstanceOf(NetworkException.class)
+                .hasMessageContaining("invalid instance id");
+    }
 }
