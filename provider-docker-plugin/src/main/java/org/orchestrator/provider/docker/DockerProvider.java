@@ -24,9 +24,9 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerResponse;
 import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.PullImageResultCallback;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -34,6 +34,7 @@ import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
 
 import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Identifiers;
@@ -445,27 +446,32 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
             throw errors.translate(action, e);
         }
         ImageReference ref = ImageReference.parse(image);
+        PullCallback pull = new PullCallback();
         try {
-            boolean done = docker.pullImageCmd(ref.repository()).withTag(ref.tag())
-                .exec(new PullImageResultCallback())
-                .awaitCompletion(settings.pullTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            if (!done) {
+            docker.pullImageCmd(ref.repository()).withTag(ref.tag()).exec(pull);
+            if (!pull.awaitCompletion(settings.pullTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                pull.closeQuietly();
                 throw new ProviderException("pulling image " + image + " on Docker daemon at " + settings.dockerHost()
                     + " did not finish within " + settings.pullTimeout().toSeconds() + " s", true);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            pull.closeQuietly();
             throw new ProviderException("interrupted while pulling image " + image, true, e);
         } catch (ProviderException e) {
             throw e;
         } catch (RuntimeException e) {
-            if (DockerErrors.ioCause(e) != null && !monitor.ping()) {
-                throw errors.unreachable(action, e);
+            throw errors.translate(action, e);
+        }
+        Throwable failure = pull.error;
+        if (failure != null) {
+            if (DockerErrors.ioCause(failure) != null && !monitor.ping()) {
+                throw errors.unreachable(action, failure);
             }
-            String detail = e instanceof DockerException de ? DockerErrors.daemonMessage(de) : String.valueOf(e.getMessage());
+            String detail = failure instanceof DockerException de ? DockerErrors.daemonMessage(de) : String.valueOf(failure.getMessage());
             throw new ProviderException("image " + image + " is not available on Docker daemon at "
                 + settings.dockerHost() + " and could not be pulled: " + detail
-                + "; load or build it there (docker load / docker build)", false, e);
+                + "; load or build it there (docker load / docker build)", false, failure);
         }
         try {
             docker.inspectImageCmd(image).exec();
@@ -474,6 +480,37 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
                 + settings.dockerHost() + " after a pull", false, e);
         } catch (RuntimeException e) {
             throw errors.translate(action, e);
+        }
+    }
+
+    /** Collects a pull's outcome without docker-java's error logging; the caller reports it. */
+    private static final class PullCallback extends ResultCallback.Adapter<PullResponseItem> {
+
+        private volatile Throwable error;
+
+        @Override
+        public void onNext(PullResponseItem item) {
+            if (item != null && item.isErrorIndicated() && error == null) {
+                String message = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+                    ? item.getErrorDetail().getMessage() : item.getError();
+                error = new IllegalStateException(message);
+            }
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            if (error == null) {
+                error = throwable;
+            }
+            closeQuietly();
+        }
+
+        void closeQuietly() {
+            try {
+                close();
+            } catch (IOException e) {
+                LOG.debug("closing the pull stream failed", e);
+            }
         }
     }
 
