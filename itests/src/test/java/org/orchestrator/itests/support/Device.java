@@ -142,8 +142,9 @@ public final class Device implements AutoCloseable {
 
     /** HTTP GET from inside the device; returns the body, or empty when the request fails. */
     public Optional<String> httpGet(String address, int timeoutSeconds) {
-        Host.Result r = Host.run(timeoutSeconds + 5, "ip", "netns", "exec", ns, "busybox", "wget", "-q", "-T",
-            Integer.toString(timeoutSeconds), "-O", "-", "http://[" + address + "]/");
+        // curl, not busybox wget: busybox 1.35's wget -T crashes on this Debian release
+        Host.Result r = Host.run(timeoutSeconds + 5, "ip", "netns", "exec", ns, "curl", "-6", "-g", "-s", "-f",
+            "-m", Integer.toString(timeoutSeconds), "http://[" + address + "]/");
         return r.ok() ? Optional.of(r.out()) : Optional.empty();
     }
 
