@@ -43,7 +43,7 @@ public final class Json {
         } catch (BodyTooLargeException e) {
             throw new ApiError(413, e.getMessage());
         } catch (JsonProcessingException e) {
-            throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
+            throw ApiError.badRequest("malformed JSON: " + brief(e.getOriginalMessage()));
         } catch (IOException e) {
             if (e.getCause() instanceof BodyTooLargeException tooLarge) {
                 throw new ApiError(413, tooLarge.getMessage());
@@ -57,6 +57,17 @@ public final class Json {
             throw ApiError.badRequest("the request body must be a JSON object, got " + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
         }
         return (ObjectNode) node;
+    }
+
+    /** Jackson's messages may append a source excerpt after a newline or "(start marker at": keep the gist. */
+    private static String brief(String message) {
+        if (message == null) {
+            return "unreadable input";
+        }
+        String first = message.lines().findFirst().orElse(message);
+        int marker = first.indexOf(" (start marker");
+        String gist = marker > 0 ? first.substring(0, marker) : first;
+        return gist.length() > 200 ? gist.substring(0, 200) + "..." : gist;
     }
 
     /**

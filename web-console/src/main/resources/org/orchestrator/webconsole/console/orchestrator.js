@@ -10,7 +10,9 @@
   if (!root) {
     return;
   }
-  var base = root.getAttribute('data-root');
+  // absolute and without user info: a page opened as http://user:pw@host/... would otherwise make
+  // every relative fetch fail ("Request cannot be constructed from a URL that includes credentials")
+  var base = window.location.origin + root.getAttribute('data-root');
   var pollMs = parseInt(root.getAttribute('data-poll-ms'), 10) || 3000;
   var ARM_MS = 5000;
   var status = document.getElementById('refresh-status');
