@@ -22,7 +22,7 @@ import org.orchestrator.webconsole.rest.RestContainer;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.rest.ApiApplication;
-import org.orchestrator.webconsole.rest.ApiServlet;
+import org.orchestrator.webconsole.rest.RestApiComponent;
 import org.orchestrator.webconsole.rest.ApiSettings;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -74,7 +74,7 @@ public final class TestServer implements AutoCloseable {
         context.setContextPath("/");
         RestContainer api = new RestContainer(ApiApplication.create(settings, orchestratorSlot, sinkSlot,
             new FakeAuthenticator(), CLOCK));
-        context.addServlet(new ServletHolder(api), ApiServlet.PATTERN);
+        context.addServlet(new ServletHolder(api), RestApiComponent.PATTERN);
         extra.forEach((path, servlet) -> context.addServlet(new ServletHolder(servlet), path));
         server.setHandler(context);
         server.start();

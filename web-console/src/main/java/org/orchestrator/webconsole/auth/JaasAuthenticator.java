@@ -89,8 +89,9 @@ public final class JaasAuthenticator implements Authenticator {
         } catch (FailedLoginException | AccountException e) {
             LOG.debug("Login of {} to realm {} failed: {}", user, realm, e.getMessage());
             return Optional.empty();
-        } catch (LoginException e) {
-            // no such realm, a module failed to load: a server-side problem, not the caller's
+        } catch (LoginException | SecurityException e) {
+            // no such realm, no JAAS configuration at all, a module failed to load: a server-side
+            // problem, not the caller's
             LOG.warn("JAAS realm {} could not authenticate {}: {}", realm, user, e.toString());
             throw new IllegalStateException("authentication realm is unavailable", e);
         } finally {

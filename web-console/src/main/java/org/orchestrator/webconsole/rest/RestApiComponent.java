@@ -1,22 +1,22 @@
 package org.orchestrator.webconsole.rest;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Dictionary;
+import java.util.Hashtable;
 
 import javax.servlet.Servlet;
-import javax.servlet.ServletConfig;
-import javax.servlet.ServletException;
-import javax.servlet.ServletRequest;
-import javax.servlet.ServletResponse;
 
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.ServiceSlot;
 import org.orchestrator.webconsole.auth.JaasAuthenticator;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -29,31 +29,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The REST API at {@code /orchestrator/api/v1/*}: Jersey's servlet container registered
- * through the HTTP Whiteboard. Core's {@link Orchestrator} and {@link LeaseSink} may come and go;
- * while one is missing the endpoints that need it answer 503. A configuration change re-creates
- * the component (and so the Jersey application).
+ * The REST API at {@code /orchestrator/api/v1/*}: builds the Jersey application from configuration
+ * PID {@value #PID} and registers its servlet ({@link RestContainer}) with the HTTP Whiteboard.
+ *
+ * <p>The component registers the servlet itself instead of being a DS service: DS would publish
+ * every configuration property as a service property, and {@code leaseEventToken} is a secret.
+ * The servlet's service properties are only the whiteboard ones. Core's {@link Orchestrator} and
+ * {@link LeaseSink} may come and go; while one is missing the endpoints that need it answer 503.
+ * A configuration change re-creates the component (and so the Jersey application).
  */
 @Component(
-    service = Servlet.class,
-    configurationPid = ApiServlet.PID,
-    configurationPolicy = ConfigurationPolicy.OPTIONAL,
-    property = {
-        "osgi.http.whiteboard.servlet.pattern=" + ApiServlet.PATTERN,
-        "osgi.http.whiteboard.servlet.name=orchestrator-rest-api",
-        "osgi.http.whiteboard.context.select=(osgi.http.whiteboard.context.name=default)"
-    })
-@Designate(ocd = ApiServlet.Config.class)
-public final class ApiServlet implements Servlet {
+    immediate = true,
+    configurationPid = RestApiComponent.PID,
+    configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = RestApiComponent.Config.class)
+public final class RestApiComponent {
 
     /** The configuration PID. */
     public static final String PID = "org.orchestrator.webconsole";
     /** The servlet's whiteboard pattern. */
     public static final String PATTERN = "/orchestrator/api/v1/*";
 
-    private static final Logger LOG = LoggerFactory.getLogger(ApiServlet.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RestApiComponent.class);
 
-    /** REST API and web console settings. */
+    /** REST API settings. */
     @ObjectClassDefinition(name = "Orchestrator web console",
         description = "REST API at /orchestrator/api/v1 and the lease-event endpoint for DHCP hooks.")
     public @interface Config {
@@ -83,15 +82,47 @@ public final class ApiServlet implements Servlet {
 
     private final ServiceSlot<Orchestrator> orchestrator = new ServiceSlot<>("the orchestrator core");
     private final ServiceSlot<LeaseSink> leaseSink = new ServiceSlot<>("the lease sink");
-    private final RestContainer container;
+    private final RestContainer servlet;
+    private final ServiceRegistration<Servlet> registration;
 
+    /** @param context where to register the servlet, or {@code null} to only build it (tests mount it themselves) */
     @Activate
-    public ApiServlet(Config config) {
+    public RestApiComponent(BundleContext context, Config config) {
         ApiSettings settings = new ApiSettings(config.leaseEventToken(), config.maxBodyBytes(), config.realm(),
             config.readRole(), config.writeRole(), Duration.ofSeconds(config.operationWaitSeconds()));
-        container = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink,
+        servlet = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink,
             new JaasAuthenticator(settings.realm()), Clock.systemUTC()));
+        if (context == null) {
+            registration = null;
+        } else {
+            Dictionary<String, Object> properties = new Hashtable<>();
+            properties.put("osgi.http.whiteboard.servlet.pattern", PATTERN);
+            properties.put("osgi.http.whiteboard.servlet.name", "orchestrator-rest-api");
+            properties.put("osgi.http.whiteboard.context.select", "(osgi.http.whiteboard.context.name=default)");
+            registration = context.registerService(Servlet.class, servlet, properties);
+        }
         LOG.info("REST API at {} with {}", PATTERN, settings);
+    }
+
+    /** Builds the servlet without registering it. */
+    RestApiComponent(Config config) {
+        this(null, config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException e) {
+                LOG.debug("REST servlet was already unregistered");
+            }
+        }
+    }
+
+    /** @return the API's servlet */
+    RestContainer servlet() {
+        return servlet;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -112,39 +143,5 @@ public final class ApiServlet implements Servlet {
 
     void unbindLeaseSink(LeaseSink service) {
         leaseSink.unbind(service);
-    }
-
-    @Override
-    public void init(ServletConfig config) throws ServletException {
-        // Jersey loads some classes by name through the thread context class loader while it
-        // starts; ours imports every package the application uses, Pax Web's thread's may not
-        Thread thread = Thread.currentThread();
-        ClassLoader previous = thread.getContextClassLoader();
-        thread.setContextClassLoader(ApiServlet.class.getClassLoader());
-        try {
-            container.init(config);
-        } finally {
-            thread.setContextClassLoader(previous);
-        }
-    }
-
-    @Override
-    public ServletConfig getServletConfig() {
-        return container.getServletConfig();
-    }
-
-    @Override
-    public void service(ServletRequest request, ServletResponse response) throws ServletException, IOException {
-        container.service(request, response);
-    }
-
-    @Override
-    public String getServletInfo() {
-        return "Orchestrator REST API";
-    }
-
-    @Override
-    public void destroy() {
-        container.destroy();
     }
 }

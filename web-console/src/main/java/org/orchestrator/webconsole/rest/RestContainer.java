@@ -2,6 +2,7 @@ package org.orchestrator.webconsole.rest;
 
 import java.io.IOException;
 
+import javax.servlet.ServletConfig;
 import javax.servlet.ServletException;
 import javax.servlet.ServletRequest;
 import javax.servlet.ServletResponse;
@@ -23,6 +24,21 @@ public final class RestContainer extends ServletContainer {
 
     public RestContainer(ResourceConfig config) {
         super(config);
+    }
+
+    @Override
+    public void init(ServletConfig config) throws ServletException {
+        // Jersey loads some classes by name through the thread context class loader while it
+        // starts; this bundle's loader imports every package the application uses, the loader
+        // that Pax Web's thread carries may not
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(RestContainer.class.getClassLoader());
+        try {
+            super.init(config);
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
     }
 
     @Override
