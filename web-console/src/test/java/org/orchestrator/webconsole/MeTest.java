@@ -85,5 +85,8 @@ class MeTest {
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/html"));
         assertThat(r.body()).contains("<!DOCTYPE html>", "id=\"me-instance\"", "http://[fd00:20::2]/", "alice&lt;script&gt;")
             .doesNotContain("alice<script>");
+        assertThat(r.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(v -> assertThat(v).contains("default-src 'none'"));
+        assertThat(r.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+        assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
     }
 }

@@ -61,6 +61,7 @@ public final class ApiApplication {
         config.register(new AccessFeature(settings, authenticator));
         config.register(new BodyLimitFilter(settings.maxBodyBytes()), Priorities.AUTHORIZATION);
         config.register(new FailureMapper());
+        config.register(new HeadersFilter());
 
         config.register(new ClientsResource(orchestrator));
         config.register(new InstancesResource(orchestrator, operations, clock));
