@@ -12,6 +12,8 @@ import org.glassfish.jersey.CommonProperties;
 import org.glassfish.jersey.jackson.JacksonFeature;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.glassfish.jersey.server.ServerProperties;
+import org.glassfish.jersey.server.model.Resource;
+import org.glassfish.jersey.server.model.ResourceMethod;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.Json;
@@ -63,18 +65,29 @@ public final class ApiApplication {
         config.register(new FailureMapper());
         config.register(new HeadersFilter());
 
-        config.register(new ClientsResource(orchestrator));
-        config.register(new InstancesResource(orchestrator, operations, clock));
-        config.register(new LeasesResource(orchestrator));
-        config.register(new ProvidersResource(orchestrator));
-        config.register(new EventsResource(orchestrator));
-        config.register(new HealthResource(orchestrator));
-        config.register(new MetricsResource(orchestrator));
-        config.register(new ReconcileResource(operations));
-        config.register(new LeaseEventsResource(sink, clock));
-        config.register(new MeResource(orchestrator, clock));
-        config.register(new OpenApiResource());
+        for (Object resource : List.of(new ClientsResource(orchestrator), new InstancesResource(orchestrator, operations, clock),
+            new LeasesResource(orchestrator), new ProvidersResource(orchestrator), new EventsResource(orchestrator),
+            new HealthResource(orchestrator), new MetricsResource(orchestrator), new ReconcileResource(operations),
+            new LeaseEventsResource(sink, clock), new MeResource(orchestrator, clock), new OpenApiResource())) {
+            config.registerResources(bound(Resource.from(resource.getClass()), resource));
+        }
         return config;
+    }
+
+    /**
+     * The resource model of {@code instance}'s class with every method handled by that instance.
+     * Registering the instance itself would work too, but Jersey then warns at every start that
+     * each resource "does not implement any provider interfaces".
+     */
+    private static Resource bound(Resource model, Object instance) {
+        Resource.Builder builder = Resource.builder(model.getPath());
+        for (ResourceMethod method : model.getResourceMethods()) {
+            builder.addMethod(method).handledBy(instance, method.getInvocable().getHandlingMethod());
+        }
+        for (Resource child : model.getChildResources()) {
+            builder.addChildResource(bound(child, instance));
+        }
+        return builder.build();
     }
 
     /** Hands Jackson's Jersey provider our configured mapper. */
