@@ -87,7 +87,7 @@ abstract class StoreContractTest {
 
     private List<String> tables(DataSource ds) throws Exception {
         List<String> out = new ArrayList<>();
-        try (Connection c = ds.getConnection(); ResultSet rs = c.getMetaData().getTables(null, null, "%", new String[] {"TABLE"})) {
+        try (Connection c = ds.getConnection(); ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), "%", new String[] {"TABLE"})) {
             while (rs.next()) {
                 out.add(rs.getString("TABLE_NAME").toLowerCase(java.util.Locale.ROOT));
             }
