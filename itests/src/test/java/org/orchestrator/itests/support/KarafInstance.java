@@ -148,9 +148,12 @@ public final class KarafInstance implements AutoCloseable {
             }
         });
         waitUntil("every bundle is Active", deadline, () -> {
+            // fragments stay Resolved; everything else must be Active (Karaf shows "Waiting" while
+            // a bundle's DS components are unsatisfied, "Failure" when one failed)
             String bundles = exec("bundle:list -t 0 --no-format");
-            return bundles.contains("Orchestrator") && !bundles.contains("| Installed") && !bundles.contains("| Resolved")
-                && !bundles.contains("Failure") && !bundles.contains("Waiting") && !bundles.contains("Starting");
+            return bundles.contains("Orchestrator") && bundles.lines()
+                .filter(l -> l.matches("^\\s*\\d+\\s.*") && !l.contains("Hosts:"))
+                .allMatch(l -> l.contains("Active"));
         });
         return Duration.between(t0, Instant.now());
     }
