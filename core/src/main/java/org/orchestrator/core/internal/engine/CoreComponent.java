@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import org.orchestrator.api.lease.DhcpSource;
 import org.orchestrator.api.lease.Duid;
@@ -34,6 +35,8 @@ import org.orchestrator.api.provider.ResourceLimits;
 import org.orchestrator.api.provider.VirtualizationProvider;
 import org.orchestrator.core.internal.store.Store;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -47,6 +50,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Core's OSGi face: registers the lease sink, the instance-change sink, the address pool and the
@@ -59,6 +64,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 public final class CoreComponent implements LeaseSink, InstanceChangeSink, AddressPool, Orchestrator {
 
     /** The configuration PID. */
+    private static final Logger LOG = LoggerFactory.getLogger(CoreComponent.class);
+
     public static final String PID = "org.orchestrator.core";
 
     /** Core policy. */
@@ -176,34 +183,89 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
         };
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-        policyOption = ReferencePolicyOption.GREEDY)
-    void bindDhcpSource(DhcpSource source, ServiceReference<DhcpSource> ref) {
-        registry.add(ComponentKind.DHCP_SOURCE, source, origin(ref));
+    // Plug-ins are bound by ServiceReference and obtained on first use, never during core's own
+    // activation: a plug-in needs core's services (LeaseSink, AddressPool) to activate, so getting
+    // it while core activates is a cycle that Declarative Services cannot resolve.
+
+    @Reference(service = DhcpSource.class, cardinality = ReferenceCardinality.MULTIPLE,
+        policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindDhcpSource(ServiceReference<DhcpSource> ref) {
+        bindLazily(ComponentKind.DHCP_SOURCE, ref, "dhcp.source.name");
     }
 
-    void unbindDhcpSource(DhcpSource source) {
-        registry.remove(ComponentKind.DHCP_SOURCE, source);
+    void unbindDhcpSource(ServiceReference<DhcpSource> ref) {
+        unbindLazily(ComponentKind.DHCP_SOURCE, ref);
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-        policyOption = ReferencePolicyOption.GREEDY)
-    void bindProvider(VirtualizationProvider provider, ServiceReference<VirtualizationProvider> ref) {
-        registry.add(ComponentKind.PROVIDER, provider, origin(ref));
+    @Reference(service = VirtualizationProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
+        policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindProvider(ServiceReference<VirtualizationProvider> ref) {
+        bindLazily(ComponentKind.PROVIDER, ref, "provider.name");
     }
 
-    void unbindProvider(VirtualizationProvider provider) {
-        registry.remove(ComponentKind.PROVIDER, provider);
+    void unbindProvider(ServiceReference<VirtualizationProvider> ref) {
+        unbindLazily(ComponentKind.PROVIDER, ref);
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-        policyOption = ReferencePolicyOption.GREEDY)
-    void bindNetwork(NetworkAttacher network, ServiceReference<NetworkAttacher> ref) {
-        registry.add(ComponentKind.NETWORK, network, origin(ref));
+    @Reference(service = NetworkAttacher.class, cardinality = ReferenceCardinality.MULTIPLE,
+        policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindNetwork(ServiceReference<NetworkAttacher> ref) {
+        bindLazily(ComponentKind.NETWORK, ref, "network.name");
     }
 
-    void unbindNetwork(NetworkAttacher network) {
-        registry.remove(ComponentKind.NETWORK, network);
+    void unbindNetwork(ServiceReference<NetworkAttacher> ref) {
+        unbindLazily(ComponentKind.NETWORK, ref);
+    }
+
+    private void bindLazily(ComponentKind kind, ServiceReference<?> ref, String nameProperty) {
+        Object published = ref.getProperty(nameProperty);
+        Bundle own = FrameworkUtil.getBundle(CoreComponent.class);
+        BundleContext context = own == null ? null : own.getBundleContext();
+        if (context == null) {
+            LOG.warn("core has no bundle context; ignoring {} service {}", kind, ref);
+            return;
+        }
+        Supplier<Object> lazy = new Supplier<>() {
+            private Object service;
+
+            @Override
+            public synchronized Object get() {
+                if (service == null) {
+                    service = context.getService(ref);
+                }
+                return service;
+            }
+        };
+        String name;
+        if (published instanceof String s && !s.isBlank()) {
+            name = s;
+        } else {
+            // the plug-in does not publish its name: ask it (this activates it now)
+            Object service = lazy.get();
+            if (service == null) {
+                LOG.warn("{} service {} could not be obtained; ignoring it", kind, ref);
+                return;
+            }
+            name = switch (kind) {
+                case DHCP_SOURCE -> ((DhcpSource) service).name();
+                case PROVIDER -> ((VirtualizationProvider) service).name();
+                case NETWORK -> ((NetworkAttacher) service).name();
+            };
+        }
+        registry.add(kind, ref, name, lazy, origin(ref));
+    }
+
+    private void unbindLazily(ComponentKind kind, ServiceReference<?> ref) {
+        registry.remove(kind, ref);
+        Bundle own = FrameworkUtil.getBundle(CoreComponent.class);
+        BundleContext context = own == null ? null : own.getBundleContext();
+        if (context != null) {
+            try {
+                context.ungetService(ref);
+            } catch (IllegalStateException e) {
+                // core's bundle is stopping: nothing to release
+            }
+        }
     }
 
     // ---- delegation

@@ -33,7 +33,16 @@ public final class PluginRegistry {
         }
     }
 
-    private record Entry(ComponentKind kind, String name, Object service, Origin origin) {
+    /** A bound service; {@code key} identifies it for removal, {@code service} resolves it on first use. */
+    private record Entry(ComponentKind kind, String name, Object key, Supplier<Object> service, Origin origin) {
+        Object resolve() {
+            try {
+                return service.get();
+            } catch (RuntimeException e) {
+                LOG.warn("{} {} is registered but could not be obtained: {}", kind, name, e.toString());
+                return null;
+            }
+        }
     }
 
     private final List<Entry> entries = new ArrayList<>(); // guarded by this; bound services in bind order
@@ -45,15 +54,29 @@ public final class PluginRegistry {
         listener = Objects.requireNonNull(changeListener, "changeListener");
     }
 
+    /** Adds a service object that is already at hand. */
     public void add(ComponentKind kind, Object service, Origin origin) {
-        String name = nameOf(kind, service);
+        add(kind, service, nameOf(kind, service), () -> service, origin);
+    }
+
+    /**
+     * Adds a service that is obtained only when first used. Core binds plug-ins this way so that its
+     * own activation never activates a plug-in that in turn needs core's services (a cycle that
+     * Declarative Services cannot resolve).
+     *
+     * @param key     identifies the service for {@link #remove}
+     * @param name    the service's name, as published in its service properties
+     * @param service obtains the service object; may return {@code null} when it cannot be had
+     */
+    public void add(ComponentKind kind, Object key, String name, Supplier<Object> service, Origin origin) {
+        Objects.requireNonNull(name, "name");
         synchronized (this) {
             for (Entry e : entries) {
-                if (e.kind == kind && e.name.equals(name) && e.service != service) {
+                if (e.kind == kind && e.name.equals(name) && e.key != key) {
                     LOG.warn("two {} services are named {}; using the one bound first", kind, name);
                 }
             }
-            Entry e = new Entry(kind, name, service, origin);
+            Entry e = new Entry(kind, name, key, service, origin);
             entries.add(e);
             seen.put(kind + ":" + name, e);
         }
@@ -61,11 +84,12 @@ public final class PluginRegistry {
         listener.run();
     }
 
-    public void remove(ComponentKind kind, Object service) {
+    /** Removes the service added with {@code key} (the service object, or the key given to {@link #add}). */
+    public void remove(ComponentKind kind, Object key) {
         String name = null;
         synchronized (this) {
             for (int i = 0; i < entries.size(); i++) {
-                if (entries.get(i).service == service) {
+                if (entries.get(i).key == key) {
                     name = entries.remove(i).name;
                     break;
                 }
@@ -97,7 +121,10 @@ public final class PluginRegistry {
         }
         for (Entry e : entries) {
             if (e.kind == kind && e.name.equals(name)) {
-                return type.cast(e.service);
+                Object service = e.resolve();
+                if (service != null) {
+                    return type.cast(service);
+                }
             }
         }
         return null;
@@ -106,8 +133,11 @@ public final class PluginRegistry {
     private synchronized <T> Map<String, T> all(ComponentKind kind, Class<T> type) {
         Map<String, T> out = new LinkedHashMap<>();
         for (Entry e : entries) {
-            if (e.kind == kind) {
-                out.putIfAbsent(e.name, type.cast(e.service));
+            if (e.kind == kind && !out.containsKey(e.name)) {
+                Object service = e.resolve();
+                if (service != null) {
+                    out.put(e.name, type.cast(service));
+                }
             }
         }
         return out;
