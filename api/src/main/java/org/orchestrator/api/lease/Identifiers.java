@@ -116,6 +116,54 @@ public final class Identifiers {
     }
 
     /**
+     * Formats an IPv6 address in its canonical text form (RFC 5952: lowercase, leading zeros
+     * dropped, the longest run of two or more zero groups written {@code ::}), without a zone id.
+     * {@link java.net.InetAddress#getHostAddress()} does not compress.
+     *
+     * @return the canonical text, or {@code "-"} for {@code null}
+     */
+    public static String format(Inet6Address address) {
+        if (address == null) {
+            return "-";
+        }
+        byte[] b = address.getAddress();
+        int[] groups = new int[8];
+        for (int i = 0; i < 8; i++) {
+            groups[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1;
+        int bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            if (groups[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && groups[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder(39);
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(groups[i]));
+        }
+        return sb.toString();
+    }
+
+    /**
      * Quotes untrusted text for a log line or an error message: at most 80 characters, control and
      * non-printable characters escaped.
      */

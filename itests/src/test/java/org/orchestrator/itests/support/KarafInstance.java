@@ -169,9 +169,8 @@ public final class KarafInstance implements AutoCloseable {
     }
 
     public synchronized String exec(String command, Duration timeout) throws IOException {
-        if (session == null || !session.isOpen()) {
-            connect();
-        }
+        // Karaf's SSH server ends the whole session after an exec request: one session per command
+        connect();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ChannelExec channel = session.createExecChannel(command)) {
             channel.setOut(out);
@@ -181,6 +180,8 @@ public final class KarafInstance implements AutoCloseable {
             if (!events.contains(ClientChannelEvent.CLOSED)) {
                 throw new IOException("command did not finish within " + timeout + ": " + command);
             }
+        } finally {
+            disconnectSession();
         }
         return ANSI.matcher(out.toString(StandardCharsets.UTF_8)).replaceAll("");
     }
@@ -200,13 +201,26 @@ public final class KarafInstance implements AutoCloseable {
     }
 
     private synchronized void connect() throws IOException {
-        disconnect();
-        client = SshClient.setUpDefaultClient();
-        client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
-        client.start();
+        disconnectSession();
+        if (client == null) {
+            client = SshClient.setUpDefaultClient();
+            client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
+            client.start();
+        }
         session = client.connect("admin", "127.0.0.1", sshPort).verify(Duration.ofSeconds(10)).getSession();
         session.addPasswordIdentity(adminPassword());
         session.auth().verify(Duration.ofSeconds(20));
+    }
+
+    private synchronized void disconnectSession() {
+        try {
+            if (session != null) {
+                session.close(true);
+            }
+        } catch (Exception e) {
+            // best effort
+        }
+        session = null;
     }
 
     private synchronized void disconnect() {

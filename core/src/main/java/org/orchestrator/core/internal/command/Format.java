@@ -5,6 +5,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 
+import org.orchestrator.api.lease.Identifiers;
+
 /** Cell formatting shared by the commands. */
 final class Format {
 
@@ -17,13 +19,9 @@ final class Format {
         return t == null ? "-" : TIME.format(t);
     }
 
+    /** Canonical (RFC 5952) text, {@code -} for none. */
     static String address(Inet6Address a) {
-        if (a == null) {
-            return "-";
-        }
-        String s = a.getHostAddress();
-        int zone = s.indexOf('%');
-        return zone < 0 ? s : s.substring(0, zone);
+        return Identifiers.format(a);
     }
 
     static String text(Object o) {

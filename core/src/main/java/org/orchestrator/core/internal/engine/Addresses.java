@@ -2,18 +2,16 @@ package org.orchestrator.core.internal.engine;
 
 import java.net.Inet6Address;
 
+import org.orchestrator.api.lease.Identifiers;
+
 /** Formatting of addresses for log lines and messages. */
 final class Addresses {
 
     private Addresses() {
     }
 
+    /** Canonical (RFC 5952) text, {@code -} for none. */
     static String text(Inet6Address address) {
-        if (address == null) {
-            return "-";
-        }
-        String s = address.getHostAddress();
-        int zone = s.indexOf('%');
-        return zone < 0 ? s : s.substring(0, zone);
+        return Identifiers.format(address);
     }
 }
