@@ -160,10 +160,20 @@ final class NetLab implements AutoCloseable {
     /** dhcpcd in the foreground with private state (tmpfs over /var/lib/dhcpcd and /run: /run/dhcpcd may not exist). */
     Process dhcpcd(String ns) throws IOException {
         Process p = new ProcessBuilder("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
-                "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run && mkdir /run/dhcpcd && exec dhcpcd -6 -B eth0")
+                "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run && mkdir /run/dhcpcd && exec dhcpcd -6 -B -d eth0")
                 .redirectErrorStream(true).redirectOutput(dir.resolve(ns + ".dhcpcd.log").toFile()).start();
         clients.add(p);
         return p;
+    }
+
+    /** The output of the dhcpcd of a namespace, for failure messages. */
+    String clientLog(String ns) {
+        try {
+            String log = Files.readString(dir.resolve(ns + ".dhcpcd.log"), StandardCharsets.UTF_8);
+            return log;
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     /** The global addresses in the namespace. */
@@ -206,6 +216,16 @@ final class NetLab implements AutoCloseable {
 
     /** dhclient's IAID from its lease file ({@code ia-na 1a:2b:3c:4d}). */
     long dhclientIaid(String ns) throws IOException {
+        // dhclient may write the lease after its parent returned: wait (bounded) for it.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline && !Files.readString(leaseFile(ns), StandardCharsets.ISO_8859_1).contains("ia-na ")) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         Matcher m = Pattern.compile("ia-na ([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})")
                 .matcher(Files.readString(leaseFile(ns), StandardCharsets.ISO_8859_1));
         String last = null;
