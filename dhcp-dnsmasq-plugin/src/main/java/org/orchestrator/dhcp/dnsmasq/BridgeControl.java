@@ -3,6 +3,7 @@ package org.orchestrator.dhcp.dnsmasq;
 import java.net.Inet6Address;
 import java.util.List;
 
+import org.orchestrator.api.lease.Identifiers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,7 @@ final class BridgeControl {
             created = true;
             LOG.info("Created bridge {}", iface);
         }
-        Commands.check(List.of("ip", "-6", "addr", "replace", address.getHostAddress() + "/" + prefixLength, "dev", iface, "nodad"));
+        Commands.check(List.of("ip", "-6", "addr", "replace", Identifiers.format(address) + "/" + prefixLength, "dev", iface, "nodad"));
         Commands.check(List.of("ip", "link", "set", "dev", iface, "up"));
         return created;
     }

@@ -1,5 +1,7 @@
 package org.orchestrator.dhcp.dnsmasq;
 
+import org.orchestrator.api.lease.Identifiers;
+
 /** Renders dnsmasq's configuration file for a managed source. Every value in it was validated. */
 final class DnsmasqConfFile {
 
@@ -18,7 +20,7 @@ final class DnsmasqConfFile {
         sb.append("except-interface=lo\n");
         sb.append("log-facility=-\n");
         sb.append("pid-file=").append(s.pidFile()).append('\n');
-        sb.append("dhcp-range=").append(s.rangeStart().getHostAddress()).append(',').append(s.rangeEnd().getHostAddress())
+        sb.append("dhcp-range=").append(Identifiers.format(s.rangeStart())).append(',').append(Identifiers.format(s.rangeEnd()))
                 .append(',').append(s.prefixLength()).append(',').append(s.leaseSeconds()).append('\n');
         if (s.routerAdvertisements()) {
             sb.append("enable-ra\n");

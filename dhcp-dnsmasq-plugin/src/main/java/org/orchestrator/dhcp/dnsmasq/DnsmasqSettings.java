@@ -64,7 +64,7 @@ record DnsmasqSettings(String name, boolean managed, String iface, boolean creat
             }
             Ipv6Prefix prefix = prefixOf(listenAddress, prefixLength);
             if (!prefix.contains(rangeStart) || !prefix.contains(rangeEnd)) {
-                throw new IllegalArgumentException("range " + rangeStart.getHostAddress() + " - " + rangeEnd.getHostAddress()
+                throw new IllegalArgumentException("range " + Identifiers.format(rangeStart) + " - " + Identifiers.format(rangeEnd)
                         + " is outside " + prefix);
             }
             if (prefix.offsetOf(rangeStart).compareTo(prefix.offsetOf(rangeEnd)) > 0) {

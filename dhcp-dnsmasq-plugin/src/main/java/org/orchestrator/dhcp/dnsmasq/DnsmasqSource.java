@@ -16,6 +16,7 @@ import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Lease;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.lease.Reservation;
+import org.orchestrator.api.lease.Identifiers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +46,8 @@ final class DnsmasqSource implements DhcpSource {
     DnsmasqSource(DnsmasqSettings settings, LeaseSink sink, Clock clock) {
         this.settings = Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(sink, "sink");
-        String network = settings.iface().matches("[a-z0-9][a-z0-9._-]{0,62}") ? settings.iface() : null;
+        String lower = settings.iface().toLowerCase(java.util.Locale.ROOT);
+        String network = lower.matches("[a-z0-9][a-z0-9._-]{0,62}") ? lower : null;
         this.book = new LeaseBook(settings.name(), network, sink, clock, settings.serverDuidFile(), settings.spoolDir());
         this.pins = new PinStore(settings.pinsFile(), settings.hostsFile(), settings.addnHostsFile(),
                 settings.dnsEnabled() ? settings.domain() : null);
@@ -184,7 +186,7 @@ final class DnsmasqSource implements DhcpSource {
     @Override
     public void pin(Reservation reservation) {
         if (settings.managed() && !settings.prefix().contains(reservation.address())) {
-            throw new IllegalArgumentException("pinned address " + reservation.address().getHostAddress()
+            throw new IllegalArgumentException("pinned address " + Identifiers.format(reservation.address())
                     + " is outside the network " + settings.prefix() + " of source " + settings.name());
         }
         if (pins.pin(reservation)) {

@@ -74,7 +74,9 @@ final class HookEventParser {
         String serverDuidText = record.ascii("DNSMASQ_SERVER_DUID");
         Duid serverDuid = serverDuidText == null || serverDuidText.isEmpty() ? null : Duid.parse(serverDuidText);
         String interfaceText = record.ascii("DNSMASQ_INTERFACE");
-        String network = interfaceText == null || interfaceText.isEmpty() ? defaultNetwork : Identifiers.name(interfaceText);
+        // Interface names may hold capitals; network names are lowercase.
+        String network = interfaceText == null || interfaceText.isEmpty() ? defaultNetwork
+                : Identifiers.name(interfaceText.toLowerCase(java.util.Locale.ROOT));
         Instant expires = expiry(record);
         boolean dataMissing = "1".equals(record.ascii("DNSMASQ_DATA_MISSING"));
         Lease lease = new Lease(duid, iaid, address, mac, hostname, expires, source, network);

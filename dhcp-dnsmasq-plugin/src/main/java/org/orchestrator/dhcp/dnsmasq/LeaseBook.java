@@ -160,7 +160,7 @@ final class LeaseBook {
                     leases.remove(lease.address());
                     n++;
                 } catch (RuntimeException e) {
-                    LOG.warn("Cannot report the expiry of {} of client {}: {}", lease.address().getHostAddress(), lease.duid(), e.getMessage());
+                    LOG.warn("Cannot report the expiry of {} of client {}: {}", Identifiers.format(lease.address()), lease.duid(), e.getMessage());
                 }
             }
         }
@@ -187,10 +187,10 @@ final class LeaseBook {
             leases.put(lease.address(), lease);
             if (lease.expiredAt(now)) {
                 // dnsmasq replays it as "del", which the sink then records.
-                LOG.debug("Replaying expired lease {} to dnsmasq", lease.address().getHostAddress());
+                LOG.debug("Replaying expired lease {} to dnsmasq", Identifiers.format(lease.address()));
             }
             long expires = lease.expiresAt() == null ? 0 : lease.expiresAt().getEpochSecond();
-            sb.append(expires).append(' ').append(lease.iaid()).append(' ').append(lease.address().getHostAddress())
+            sb.append(expires).append(' ').append(lease.iaid()).append(' ').append(Identifiers.format(lease.address()))
                     .append(' ').append(lease.hostname() == null ? "*" : lease.hostname().split("\\.", 2)[0])
                     .append(' ').append(lease.duid().value()).append('\n');
         }
@@ -233,12 +233,12 @@ final class LeaseBook {
         try {
             sink.accept(new LeaseEvent(type, lease, now));
         } catch (IllegalArgumentException e) {
-            LOG.warn("The store refused {} of {} for client {} (source {}): {}", type, lease.address().getHostAddress(),
+            LOG.warn("The store refused {} of {} for client {} (source {}): {}", type, Identifiers.format(lease.address()),
                     lease.duid(), source, e.getMessage());
             return Reply.error(e.getMessage());
         } catch (RuntimeException e) {
             LOG.warn("Cannot store {} of {} for client {} (source {}), the hook will spool it: {}", type,
-                    lease.address().getHostAddress(), lease.duid(), source, e.getMessage());
+                    Identifiers.format(lease.address()), lease.duid(), source, e.getMessage());
             return new Reply("RETRY " + e.getMessage(), "");
         }
         if (type == LeaseEventType.ADDED || type == LeaseEventType.RENEWED) {
@@ -246,7 +246,7 @@ final class LeaseBook {
         } else {
             leases.remove(lease.address());
         }
-        LOG.debug("{} {} for client {} iaid {} (source {})", type, lease.address().getHostAddress(), lease.duid(), lease.iaid(), source);
+        LOG.debug("{} {} for client {} iaid {} (source {})", type, Identifiers.format(lease.address()), lease.duid(), lease.iaid(), source);
         return new Reply("OK", "");
     }
 

@@ -108,9 +108,9 @@ final class PinStore {
     private void save() throws IOException {
         StringBuilder sb = new StringBuilder();
         for (Reservation r : pins.values()) {
-            sb.append(r.duid().value()).append(' ').append(r.iaid()).append(' ').append(r.address().getHostAddress())
+            sb.append(r.duid().value()).append(' ').append(r.iaid()).append(' ').append(Identifiers.format(r.address()))
                     .append(' ').append(r.hostname() == null ? "-" : r.hostname())
-                    .append(' ').append(r.instanceAddress() == null ? "-" : r.instanceAddress().getHostAddress())
+                    .append(' ').append(r.instanceAddress() == null ? "-" : Identifiers.format(r.instanceAddress()))
                     .append('\n');
         }
         Files2.writeAtomically(pinsFile, sb.toString(), Files2.PRIVATE);
@@ -121,7 +121,7 @@ final class PinStore {
         StringBuilder hosts = new StringBuilder("# Written by the Orchestrator dnsmasq plugin; changes are lost.\n");
         StringBuilder names = new StringBuilder("# Written by the Orchestrator dnsmasq plugin; changes are lost.\n");
         for (Reservation r : pins.values()) {
-            hosts.append("id:").append(r.duid().value()).append(",[").append(r.address().getHostAddress()).append(']');
+            hosts.append("id:").append(r.duid().value()).append(",[").append(Identifiers.format(r.address())).append(']');
             String label = r.hostname() == null ? null : r.hostname().split("\\.", 2)[0];
             if (label != null) {
                 hosts.append(',').append(label);
@@ -130,7 +130,7 @@ final class PinStore {
             if (domain != null && r.instanceAddress() != null) {
                 String name = label != null ? label : r.duid().hex();
                 if (name.length() <= 63 && (name + "." + domain).length() <= Identifiers.MAX_HOSTNAME) {
-                    names.append(r.instanceAddress().getHostAddress()).append(' ').append(name).append('.').append(domain).append('\n');
+                    names.append(Identifiers.format(r.instanceAddress())).append(' ').append(name).append('.').append(domain).append('\n');
                 } else {
                     LOG.warn("No DNS name for client {}: its DUID is too long for a DNS label", r.duid());
                 }

@@ -289,7 +289,7 @@ class HookScriptTest {
         assertThat(init.exit()).isZero();
         assertThat(init.out().lines().toList()).containsExactlyInAnyOrder(
                 "duid " + SERVER_DUID,
-                "1900000000 42 fd00:71:1:0:0:0:0:30 dev30 " + DUID,
-                "0 43 fd00:71:1:0:0:0:0:31 * 00:03:00:01:02:00:00:00:00:02");
+                "1900000000 42 fd00:71:1::30 dev30 " + DUID,
+                "0 43 fd00:71:1::31 * 00:03:00:01:02:00:00:00:00:02");
     }
 }

@@ -158,6 +158,8 @@ class ManagedDnsmasqTest {
         Process dhcpcd = lab.dhcpcd(d2);
         LeaseEvent a2 = awaitAdded(d2);
         assertThat(a2.lease().duid()).isNotEqualTo(a1.lease().duid());
+        assertThat(a2.lease().duid()).isEqualTo(Duid.parse(lab.dhcpcdDuid(d2)));
+        assertThat(a2.lease().iaid()).isEqualTo(lab.dhcpcdIaid(d2));
         String mac2 = NetLab.sh("ip", "-n", d2, "-o", "link", "show", "dev", "eth0");
         if (a2.lease().mac() != null) {
             assertThat(mac2).contains(a2.lease().mac().value());
@@ -308,7 +310,7 @@ class ManagedDnsmasqTest {
         assertThat(added.lease().address().getHostAddress()).isNotEqualTo(Identifiers.ipv6(pinned).getHostAddress());
         component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), Identifiers.ipv6(pinned), "dev1", null));
         assertThat(Files.readString(dir.resolve("run/dhcp-hosts")))
-                .contains("id:" + added.lease().duid().value() + ",[" + Identifiers.ipv6(pinned).getHostAddress() + "],dev1");
+                .contains("id:" + added.lease().duid().value() + ",[" + pinned + "],dev1");
 
         for (int round = 0; round < 2; round++) {
             lab.dhclientRelease(d1);

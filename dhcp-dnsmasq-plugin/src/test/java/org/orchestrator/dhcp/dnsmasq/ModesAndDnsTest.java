@@ -180,7 +180,7 @@ class ModesAndDnsTest {
         Inet6Address instance = Identifiers.ipv6("fd00:71:2::beef");
         component.pin(new Reservation(org.orchestrator.api.lease.Duid.parse("00:03:00:01:02:00:00:00:00:09"), 9,
                 Identifiers.ipv6("fd00:71:1::1999"), "web1", instance));
-        assertThat(Files.readString(dir.resolve("run/addn-hosts"))).contains(instance.getHostAddress() + " web1.odq.test");
+        assertThat(Files.readString(dir.resolve("run/addn-hosts"))).contains(Identifiers.format(instance) + " web1.odq.test");
         byte[] answer = null;
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {

@@ -176,6 +176,24 @@ final class NetLab implements AutoCloseable {
         }
     }
 
+    /** dhcpcd's DUID as its debug log prints it ({@code DUID 00:01:...}). */
+    String dhcpcdDuid(String ns) {
+        Matcher m = Pattern.compile("(?m)^DUID ([0-9a-f:]+)$").matcher(clientLog(ns));
+        if (!m.find()) {
+            throw new AssertionError("no DUID in the dhcpcd log of " + ns);
+        }
+        return m.group(1);
+    }
+
+    /** dhcpcd's IAID as its debug log prints it ({@code eth0: IAID 86:38:5b:c1}). */
+    long dhcpcdIaid(String ns) {
+        Matcher m = Pattern.compile("eth0: IAID ([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})").matcher(clientLog(ns));
+        if (!m.find()) {
+            throw new AssertionError("no IAID in the dhcpcd log of " + ns);
+        }
+        return Long.parseLong(m.group(1) + m.group(2) + m.group(3) + m.group(4), 16);
+    }
+
     /** The global addresses in the namespace. */
     static List<String> globalAddresses(String ns) {
         List<String> out = new ArrayList<>();

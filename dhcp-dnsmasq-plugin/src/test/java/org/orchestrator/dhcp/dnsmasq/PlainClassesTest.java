@@ -55,10 +55,10 @@ class PlainClassesTest {
                 Identifiers.ipv6("fd00:71:2::2"));
         store.pin(noName);
         assertThat(Files.readString(dir.resolve("dhcp-hosts"))).contains(
-                "id:" + DUID.value() + ",[fd00:71:1:0:0:0:0:10],web1\n",
-                "id:00:03:00:01:02:00:00:00:00:02,[fd00:71:1:0:0:0:0:11]\n");
+                "id:" + DUID.value() + ",[fd00:71:1::10],web1\n",
+                "id:00:03:00:01:02:00:00:00:00:02,[fd00:71:1::11]\n");
         assertThat(Files.readString(dir.resolve("addn-hosts"))).contains(
-                "fd00:71:2:0:0:0:0:1 web1.odq.test\n", "fd00:71:2:0:0:0:0:2 00030001020000000002.odq.test\n");
+                "fd00:71:2::1 web1.odq.test\n", "fd00:71:2::2 00030001020000000002.odq.test\n");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pins")))).isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("dhcp-hosts")))).isEqualTo("rw-r--r--");
 
@@ -102,7 +102,7 @@ class PlainClassesTest {
             assertThat(s.rangeEnd()).isEqualTo(Identifiers.ipv6("fd00:6f72:6368::1fff"));
             String conf = DnsmasqConfFile.render(s);
             assertThat(conf).contains("port=0\n", "interface=orch-dev0\n", "bind-interfaces\n", "leasefile-ro\n",
-                    "dhcp-range=fd00:6f72:6368:0:0:0:0:1000,fd00:6f72:6368:0:0:0:0:1fff,64,3600\n", "enable-ra\n",
+                    "dhcp-range=fd00:6f72:6368::1000,fd00:6f72:6368::1fff,64,3600\n", "enable-ra\n",
                     "dhcp-script=/opt/karaf/data/dnsmasq/lan/dnsmasq-hook\n", "script-on-renewal\n",
                     "dhcp-hostsfile=/opt/karaf/data/dnsmasq/lan/dhcp-hosts\n")
                     .doesNotContain("addn-hosts");
@@ -228,6 +228,6 @@ class PlainClassesTest {
         Map<String, byte[]> init = Map.of("action", "init".getBytes(StandardCharsets.US_ASCII));
         LeaseBook.Reply reply = book.handle(new HookRecord(init));
         assertThat(reply.status()).isEqualTo("OK");
-        assertThat(reply.body()).isEqualTo("0 9 fd00:71:1:0:0:0:0:3 * " + DUID.value() + "\n");
+        assertThat(reply.body()).isEqualTo("0 9 fd00:71:1::3 * " + DUID.value() + "\n");
     }
 }
