@@ -2,8 +2,6 @@ package org.orchestrator.itests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -99,11 +97,16 @@ class FoundationIT {
     @Test
     @Order(2)
     void everyDsComponentIsSatisfied() throws Exception {
-        String scr = karaf.execUntil("scr:list", out -> out.contains("org.orchestrator"), Duration.ofSeconds(30));
-        List<String> ours = Arrays.stream(scr.split("\n")).filter(l -> l.contains("org.orchestrator")).toList();
-        assertThat(ours).isNotEmpty();
-        assertThat(ours).allMatch(l -> l.contains("ACTIVE") || l.contains("SATISFIED"), "ACTIVE or SATISFIED")
-            .noneMatch(l -> l.contains("UNSATISFIED") || l.contains("FAILED"));
+        // Felix SCR's scr:list prints only into a pipe when no terminal is attached
+        String scr = karaf.execUntil("scr:list | grep -A3 org.orchestrator", out -> out.contains("DockerProviderComponent"),
+            Duration.ofSeconds(30));
+        for (String component : List.of("CoreComponent", "StoreComponent", "DnsmasqDhcpSource", "PipeworkNetwork",
+                "DockerProviderComponent", "RestApiComponent", "OrchestratorConsolePlugin")) {
+            assertThat(scr).as("component %s", component).containsPattern(component + " in bundle \\d+ .* enabled, [1-9]\\d* instance");
+        }
+        List<String> states = Arrays.stream(scr.split("\n")).filter(l -> l.contains("State:")).toList();
+        assertThat(states).hasSizeGreaterThanOrEqualTo(8)
+            .allMatch(l -> l.contains("State:ACTIVE") || l.contains("State:SATISFIED"), "ACTIVE or SATISFIED");
     }
 
     @Test
@@ -146,14 +149,14 @@ class FoundationIT {
         String bundleId = bundleId("Docker");
 
         karaf.exec("bundle:stop " + bundleId);
-        String providers = karaf.execUntil("orchestrator:providers", out -> !out.contains(PROVIDER) || out.contains("unavailable"),
+        String providers = karaf.execUntil("orchestrator:providers", out -> rowOf(out, PROVIDER).contains("| no "),
             Duration.ofSeconds(20));
         assertThat(providers).contains("it-lan");
         // core runs on and still knows the client and its instance
         assertThat(rowOf(karaf.exec("orchestrator:clients"), duid)).isNotBlank();
 
         karaf.exec("bundle:start " + bundleId);
-        karaf.execUntil("orchestrator:providers", out -> out.contains(PROVIDER), Duration.ofSeconds(30));
+        karaf.execUntil("orchestrator:providers", out -> rowOf(out, PROVIDER).contains("| yes "), Duration.ofSeconds(30));
         karaf.exec("orchestrator:reconcile");
         karaf.execUntil("orchestrator:clients", out -> rowOf(out, duid).contains("READY"), Duration.ofSeconds(60));
         // re-adopted, not recreated: the same container
@@ -231,11 +234,4 @@ class FoundationIT {
         }
     }
 
-    static Path home() {
-        return karaf.home();
-    }
-
-    static boolean exists(Path p) {
-        return Files.exists(p);
-    }
 }
