@@ -80,6 +80,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     private static final Duration STORE_RETRY = Duration.ofSeconds(5);
+    private static final Duration FIRST_PASS_RETRY = Duration.ofSeconds(1);
     private static final Duration PASS_WAIT = Duration.ofMinutes(5);
     private static final String WAITING = "waiting for ";
 
@@ -89,6 +90,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private final Metrics metrics = new Metrics();
     private final ThreadPoolExecutor pool;
     private final ScheduledThreadPoolExecutor scheduler;
+    /** Full passes wait for per-client work on the pool, so they must not run on the pool themselves. */
+    private final ThreadPoolExecutor passRunner;
+    private volatile long passRetryMillis = FIRST_PASS_RETRY.toMillis();
     private final SerialExecutor serial;
     private final Map<Duid, Pending> pending = new HashMap<>(); // guarded by itself
     private final Map<Duid, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
@@ -121,6 +125,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         this.pool.allowCoreThreadTimeOut(true);
         this.scheduler = new ScheduledThreadPoolExecutor(1, threads("orchestrator-timer"));
         this.scheduler.setRemoveOnCancelPolicy(true);
+        this.passRunner = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4), threads("orchestrator-pass"),
+            new ThreadPoolExecutor.DiscardPolicy());
+        this.passRunner.allowCoreThreadTimeOut(true);
         this.serial = new SerialExecutor(pool);
         registry.onChange(() -> schedulePass(Duration.ofMillis(200)));
     }
@@ -167,7 +174,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             old.cancel(false);
         }
         long ms = policy.reconcileInterval().toMillis();
-        periodic = scheduler.scheduleWithFixedDelay(() -> pool.execute(() -> runPass(false)), ms, ms, TimeUnit.MILLISECONDS);
+        periodic = scheduler.scheduleWithFixedDelay(() -> passRunner.execute(() -> runPass(false)), ms, ms, TimeUnit.MILLISECONDS);
     }
 
     /** Schedules one forced full pass; requests in the meantime collapse into it. */
@@ -178,7 +185,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         try {
             scheduler.schedule(() -> {
                 passScheduled.set(false);
-                pool.execute(() -> runPass(true));
+                passRunner.execute(() -> runPass(true));
             }, delay.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             passScheduled.set(false);
@@ -188,8 +195,13 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private void runPass(boolean force) {
         try {
             fullPass(force);
+            passRetryMillis = FIRST_PASS_RETRY.toMillis();
         } catch (RuntimeException e) {
-            LOG.warn("reconciliation pass failed: {}", e.getMessage());
+            // Typically the store is not reachable yet (driver bundle still starting): try again soon, backing off.
+            long delay = passRetryMillis;
+            passRetryMillis = Math.min(policy.reconcileInterval().toMillis(), delay * 2);
+            LOG.warn("reconciliation pass failed, next try in {} ms: {}", delay, e.getMessage());
+            schedulePass(Duration.ofMillis(delay));
         }
     }
 
@@ -197,6 +209,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     public void close() {
         closed = true;
         scheduler.shutdownNow();
+        passRunner.shutdownNow();
         pool.shutdownNow();
         try {
             if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -316,10 +329,13 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
             try {
                 mine.done.complete(reconcileClient(duid, h));
-            } catch (RuntimeException e) {
-                LOG.warn("reconciliation of {} failed: {}", duid, e.getMessage());
+            } catch (RuntimeException | LinkageError e) {
+                // The store is down, or a plug-in's classes went away under us: try again later.
+                LOG.warn("reconciliation of {} failed: {}", duid, e.toString());
                 armAt(duid, clock.instant().plus(STORE_RETRY));
-                mine.done.complete(List.of("error for " + duid + ": " + e.getMessage()));
+                mine.done.complete(List.of("error for " + duid + ": " + e));
+            } finally {
+                mine.done.complete(List.of());
             }
         });
         return mine.done;
@@ -517,6 +533,10 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     boolean becameReady = c.state() != ClientState.READY;
                     String note = graceNote();
                     String from = c.state().name();
+                    if (becameReady) {
+                        metrics.increment("provision.ok");
+                        actions.add(duid + ": READY");
+                    }
                     save(b -> {
                         b.state(ClientState.READY, now).reason(note).attempts(0).nextAttemptAt(null);
                         Instant leaseAt = b.build().leaseAt();
@@ -529,10 +549,6 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                         }
                         return b;
                     }, "STATE", (becameReady ? from + " -> READY" : "READY") + (note == null ? "" : ": " + note));
-                    if (becameReady) {
-                        metrics.increment("provision.ok");
-                        actions.add(duid + ": READY");
-                    }
                 }
             } catch (ProviderException e) {
                 fail(e.getMessage(), e.isTransient(), "provision.failed");

@@ -54,9 +54,15 @@ final class SerialExecutor {
     private void run(Object key, Runnable task) {
         try {
             task.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            // Even a class that fails to load (a bundle being updated) must not leave the key stuck forever.
             LOG.error("task for {} failed", key, e);
+        } finally {
+            advance(key);
         }
+    }
+
+    private void advance(Object key) {
         Runnable next;
         synchronized (this) {
             Deque<Runnable> q = queues.get(key);

@@ -176,13 +176,9 @@ public final class JdbcStore implements Store {
 
     // ---- mapping helpers
 
+    /** @return the canonical (RFC 5952) text, so that equal addresses are equal strings; null for null */
     static String text(Inet6Address address) {
-        if (address == null) {
-            return null;
-        }
-        String s = address.getHostAddress();
-        int zone = s.indexOf('%');
-        return zone < 0 ? s : s.substring(0, zone);
+        return address == null ? null : Identifiers.format(address);
     }
 
     private static Inet6Address address(String text) {

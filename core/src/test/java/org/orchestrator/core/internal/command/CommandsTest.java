@@ -153,13 +153,13 @@ class CommandsTest {
     @Test
     void clientsShowsOneRowPerClient() {
         new ClientsCommand(orchestrator, out).execute();
-        assertThat(output()).contains("DUID", "State", DUID.value(), "READY", "fd00:1:0:0:0:0:0:101", "alice", "i-abc", "ACTIVE");
+        assertThat(output()).contains("DUID", "State", DUID.value(), "READY", "fd00:1::101", "alice", "i-abc", "ACTIVE");
     }
 
     @Test
     void instancesShowsProviderAndAddress() {
         new InstancesCommand(orchestrator, out).execute();
-        assertThat(output()).contains("i-abc", DUID.value(), "docker", "devices", "fd00:99:0:0:0:0:0:2", "RUNNING");
+        assertThat(output()).contains("i-abc", DUID.value(), "docker", "devices", "fd00:99::2", "RUNNING");
     }
 
     @Test

@@ -464,9 +464,14 @@ class EngineTest {
         assertThat(h.provider.createdCount.get()).isEqualTo(200);
         assertThat(h.network.attachments()).hasSize(200);
         assertThat(h.source.pins()).hasSize(200);
-        long readyTransitions = h.engine.events(0, 10000).stream()
-            .filter(e -> e.kind().equals("STATE") && e.message().contains("-> READY")).count();
-        assertThat(readyTransitions).isEqualTo(200);
+        List<EventRecord> log = h.engine.events(0, 10000);
+        java.util.Map<org.orchestrator.api.lease.Duid, Long> readyTransitions = log.stream()
+            .filter(e -> e.kind().equals("STATE") && e.message().contains("-> READY"))
+            .collect(java.util.stream.Collectors.groupingBy(EventRecord::client, java.util.stream.Collectors.counting()));
+        List<String> twice = log.stream().filter(e -> readyTransitions.getOrDefault(e.client(), 0L) > 1)
+            .map(e -> e.seq() + " " + e.client() + " " + e.kind() + " " + e.message()).toList();
+        assertThat(twice).as("clients that became READY more than once").isEmpty();
+        assertThat(readyTransitions).hasSize(200);
         assertThat(h.engine.statistics().readyLatencyCount()).isEqualTo(200);
         h.assertNoOverlap();
     }
@@ -496,5 +501,49 @@ class EngineTest {
                 org.assertj.core.groups.Tuple.tuple(ComponentKind.PROVIDER, "docker", 42L, "ACTIVE"));
         h.registry.remove(ComponentKind.NETWORK, h.network);
         assertThat(h.engine.health().up()).isFalse();
+    }
+
+    @Test
+    void passesDoNotStarveWithASingleWorkerThread() {
+        h = new Harness(Harness.fastPolicy().concurrency(1).routes(List.of("*=docker,devices")).build(), false);
+        h.registry.add(ComponentKind.DHCP_SOURCE, h.source, Harness.ORIGIN);
+        h.registry.add(ComponentKind.NETWORK, h.network, Harness.ORIGIN);
+        for (int i = 1; i <= 5; i++) {
+            h.send(LeaseEventType.ADDED, Harness.lease(i));
+        }
+        for (int i = 1; i <= 5; i++) {
+            int n = i;
+            h.await(n, c -> c.reason() != null && c.reason().startsWith("waiting for provider"), "waiting");
+        }
+        // binding schedules a full pass, which waits for per-client work on the only worker
+        h.registry.add(ComponentKind.PROVIDER, h.provider, Harness.ORIGIN);
+        for (int i = 1; i <= 5; i++) {
+            ready(i);
+        }
+        assertThat(h.engine.reconcile().clientsChecked()).isEqualTo(5);
+    }
+
+    @Test
+    void aStoreThatComesUpLateIsReconciledWithoutWaitingForThePeriodicPass() {
+        Policy policy = Harness.fastPolicy().build();
+        h = new Harness(policy);
+        h.send(LeaseEventType.ADDED, Harness.lease(1));
+        String id = ready(1).instanceId();
+        h.engine.close();
+        // core restarts while its database is still unreachable; meanwhile the instance vanished
+        h.provider.removeBehindOurBack(id);
+        java.util.concurrent.atomic.AtomicBoolean up = new java.util.concurrent.atomic.AtomicBoolean(false);
+        org.orchestrator.core.internal.store.JdbcStore flaky = new org.orchestrator.core.internal.store.JdbcStore(() -> {
+            if (!up.get()) {
+                throw new org.orchestrator.core.internal.store.StoreException("database not reachable", null);
+            }
+            return h.dataSource;
+        }, "flaky", java.time.Clock.systemUTC());
+        h.engine = new Engine(flaky, h.registry, policy, java.time.Clock.systemUTC());
+        h.engine.start();
+        assertThatThrownBy(() -> h.engine.clients()).isInstanceOf(OrchestratorException.class);
+        up.set(true);
+        Harness.awaitTrue(() -> h.provider.instances().containsKey(id), "instance re-provisioned after the store came up");
+        ready(1);
     }
 }

@@ -113,7 +113,16 @@ final class Harness implements AutoCloseable {
                 break;
             }
         }
-        throw new AssertionError("timed out waiting for " + what + "; last: " + last);
+        StringBuilder threads = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            if (t.getName().startsWith("orchestrator-")) {
+                threads.append("\n").append(t.getName()).append(" ").append(t.getState());
+                for (StackTraceElement e : stack) {
+                    threads.append("\n    at ").append(e);
+                }
+            }
+        });
+        throw new AssertionError("timed out waiting for " + what + "; last: " + last + "\nengine threads:" + threads);
     }
 
     static void awaitTrue(Supplier<Boolean> condition, String what) {
