@@ -51,7 +51,7 @@ final class DnsmasqSource implements DhcpSource {
         this.book = new LeaseBook(settings.name(), network, sink, clock, settings.serverDuidFile(), settings.spoolDir());
         this.pins = new PinStore(settings.pinsFile(), settings.hostsFile(), settings.addnHostsFile(),
                 settings.dnsEnabled() ? settings.domain() : null);
-        this.supervisor = settings.managed() ? new DnsmasqSupervisor(settings) : null;
+        this.supervisor = settings.managed() ? new DnsmasqSupervisor(settings, this::prepareNetwork) : null;
     }
 
     /**
@@ -80,9 +80,7 @@ final class DnsmasqSource implements DhcpSource {
             });
             sweeper.scheduleWithFixedDelay(this::sweep, settings.sweepSeconds(), settings.sweepSeconds(), TimeUnit.SECONDS);
             if (settings.managed()) {
-                if (BridgeControl.ensure(settings.iface(), settings.createBridge(), settings.listenAddress(), settings.prefixLength())) {
-                    Files.writeString(settings.runDir().resolve("bridge-created"), settings.iface() + "\n");
-                }
+                prepareNetwork();
                 Files2.writeAtomically(settings.confFile(), DnsmasqConfFile.render(settings), Files2.READABLE);
                 supervisor.start();
             }
@@ -128,6 +126,17 @@ final class DnsmasqSource implements DhcpSource {
             LOG.warn("Cleaning up dnsmasq source {} failed: {}", settings.name(), e.getMessage());
         }
         LOG.info("dnsmasq source {} stopped{}", settings.name(), purge ? " and its files removed" : "");
+    }
+
+    /** Makes sure the served interface exists, is up and has the listen address; remembers a bridge it created. */
+    private void prepareNetwork() {
+        if (BridgeControl.ensure(settings.iface(), settings.createBridge(), settings.listenAddress(), settings.prefixLength())) {
+            try {
+                Files.writeString(settings.runDir().resolve("bridge-created"), settings.iface() + "\n");
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot record the bridge created for source " + settings.name() + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Abandons everything without stopping dnsmasq, as a crash of the JVM would (tests only). */

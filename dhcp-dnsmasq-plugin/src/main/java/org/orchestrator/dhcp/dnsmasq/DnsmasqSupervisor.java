@@ -29,6 +29,7 @@ final class DnsmasqSupervisor {
     private static final long HEALTHY_MILLIS = 30_000;
 
     private final DnsmasqSettings settings;
+    private final Runnable prepare;
     private final ScheduledExecutorService scheduler;
     private Process process;
     private boolean stopped;
@@ -36,8 +37,13 @@ final class DnsmasqSupervisor {
     private long startedAtMillis;
     private int starts;
 
-    DnsmasqSupervisor(DnsmasqSettings settings) {
+    /**
+     * @param prepare run before every start (creates the bridge again if it vanished); a failure
+     *                counts as a failed start
+     */
+    DnsmasqSupervisor(DnsmasqSettings settings, Runnable prepare) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.prepare = Objects.requireNonNull(prepare, "prepare");
         this.backoffMillis = settings.minBackoffMillis();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dnsmasq-supervisor-" + settings.name());
@@ -171,6 +177,13 @@ final class DnsmasqSupervisor {
         }
         List<String> cmd = List.of(settings.dnsmasqBinary().toString(), "--keep-in-foreground",
                 "--conf-file=" + settings.confFile());
+        try {
+            prepare.run();
+        } catch (RuntimeException e) {
+            LOG.error("Cannot prepare dnsmasq of source {}: {}", settings.name(), e.getMessage());
+            scheduleRestart();
+            return;
+        }
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

@@ -112,6 +112,16 @@ class ModesAndDnsTest {
         assertThat(dnsmasqPidsUsing(dir)).isNotEmpty().allMatch(p -> p == pid2
                 || ProcessHandle.of(p).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L) == pid2);
 
+        // The bridge vanishes and dnsmasq dies: the supervisor creates the bridge again and restarts.
+        NetLab.check("ip", "link", "del", "dev", NetLab.BRIDGE);
+        ProcessHandle.of(pid2).orElseThrow().destroyForcibly();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline && component.current().supervisor().pid().filter(p -> p != pid2).isEmpty()) {
+            Thread.sleep(100);
+        }
+        assertThat(component.current().supervisor().pid()).isPresent().get().isNotEqualTo(pid2);
+        assertThat(NetLab.sh("ip", "-6", "-o", "addr", "show", "dev", NetLab.BRIDGE)).contains("fd00:71:1::1/64");
+
         String ns = lab.device(1);
         lab.dhcpcd(ns);
         LeaseEvent added = sink.await(e -> e.type() == LeaseEventType.ADDED, WAIT, "lease under the new settings");
