@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 import org.orchestrator.api.lease.DhcpSource;
 import org.orchestrator.api.lease.Duid;
+import org.orchestrator.api.lease.Identifiers;
 import org.orchestrator.api.lease.Lease;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.lease.Reservation;
-import org.orchestrator.api.lease.Identifiers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -102,8 +102,12 @@ final class LeaseBook {
         List<Path> files = new ArrayList<>();
         try (DirectoryStream<Path> dir = Files.newDirectoryStream(spoolDir)) {
             for (Path p : dir) {
-                if (SPOOL_NAME.matcher(p.getFileName().toString()).matches()) {
+                String name = p.getFileName().toString();
+                if (SPOOL_NAME.matcher(name).matches()) {
                     files.add(p);
+                } else if (name.startsWith(".tmp-") && isStale(p)) {
+                    // A hook that died while writing: its event never became a spool file.
+                    Files.deleteIfExists(p);
                 }
             }
         } catch (IOException e) {
@@ -143,6 +147,14 @@ final class LeaseBook {
             LOG.info("Ingested {} spooled lease event(s) of source {}", done, source);
         }
         return done;
+    }
+
+    private boolean isStale(Path p) {
+        try {
+            return Files.getLastModifiedTime(p).toInstant().isBefore(clock.instant().minusSeconds(60));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
