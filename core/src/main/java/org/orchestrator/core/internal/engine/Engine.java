@@ -404,7 +404,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     /** The work of one reconciliation of one client. Not thread-safe; one per run. */
     private final class ClientReconciler {
         private final Duid duid;
-        private final Hints hints;
+        private Hints hints;
         private final Policy p = policy;
         private final Instant now = clock.instant();
         private final List<String> actions = new ArrayList<>();
@@ -429,6 +429,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     save(b -> stale.equals(b.build().instanceId()) ? b.instanceId(null) : null, null, null);
                 }
             }
+            hints = hints.validFor(c.stateSince(), inst == null ? null : inst.createdAt());
             if (c.leaseStatus() == LeaseStatus.ACTIVE && c.leaseExpiresAt() != null && !c.leaseExpiresAt().isAfter(now)) {
                 save(b -> {
                     ClientRecord fresh = b.build();
@@ -879,6 +880,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             } catch (RuntimeException e) {
                 throw new OrchestratorException(Reason.UNAVAILABLE, "store unavailable, nothing reconciled: " + e.getMessage(), e);
             }
+            Instant takenAt = clock.instant();
             Map<String, Map<String, Instance>> instances = new HashMap<>();
             Map<String, VirtualizationProvider> providers = registry.providers();
             providers.forEach((name, provider) -> {
@@ -912,7 +914,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     actions.add("source " + name + " could not be listed: " + e.getMessage());
                 }
             });
-            Hints hints = new Hints(force, instances, attachments, pins);
+            Hints hints = new Hints(takenAt, force, instances, attachments, pins);
             List<CompletableFuture<List<String>>> futures = new ArrayList<>();
             Set<Duid> known = new HashSet<>();
             for (ClientRecord c : clients) {
