@@ -39,12 +39,36 @@ public final class TestStores {
     public static String createPgSchema() throws Exception {
         String schema = "orch_core_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         try (Connection c = DriverManager.getConnection(PG_URL, "postgres", ""); Statement st = c.createStatement()) {
-            // drop leftovers of crashed runs older than this one would need their names; we only create ours
+            sweepOnce(c);
             st.execute("CREATE SCHEMA " + schema);
         } catch (java.sql.SQLException e) {
             throw new AssertionError("test PostgreSQL at 127.0.0.1:55432 is not available (run scripts/test-env.sh): " + e.getMessage(), e);
         }
         return schema;
+    }
+
+    private static boolean swept;
+
+    /** Drops schemas that earlier, crashed runs of these tests left behind (only our prefix). */
+    private static synchronized void sweepOnce(Connection c) throws java.sql.SQLException {
+        if (swept) {
+            return;
+        }
+        swept = true;
+        java.util.List<String> leftovers = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'orch\\_core\\_%'")) {
+            while (rs.next()) {
+                leftovers.add(rs.getString(1));
+            }
+        }
+        for (String name : leftovers) {
+            if (name.matches("orch_core_[0-9a-f]{12}")) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+                }
+            }
+        }
     }
 
     public static void dropPgSchema(String schema) throws Exception {
