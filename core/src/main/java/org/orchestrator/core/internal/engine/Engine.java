@@ -445,15 +445,14 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 save(b -> b.ttlSpent(true), "TTL_EXPIRED", "instance " + inst.id() + " reached its TTL");
                 actions.add(duid + ": TTL spent");
             }
-            boolean gated = c.state() == ClientState.FAILED && c.nextAttemptAt() != null && now.isBefore(c.nextAttemptAt())
-                && !hints.force();
-            if (!gated) {
-                String downReason = downReason();
-                if (downReason == null) {
-                    up();
-                } else {
-                    down(downReason);
-                }
+            String downReason = downReason();
+            // The backoff holds back new attempts to build an instance; tearing one down is never delayed by it.
+            boolean gated = downReason == null && c.state() == ClientState.FAILED && c.nextAttemptAt() != null
+                && now.isBefore(c.nextAttemptAt()) && !hints.force();
+            if (downReason != null) {
+                down(downReason);
+            } else if (!gated) {
+                up();
             }
             arm(c, inst);
             return actions;

@@ -546,4 +546,22 @@ class EngineTest {
         Harness.awaitTrue(() -> h.provider.instances().containsKey(id), "instance re-provisioned after the store came up");
         ready(1);
     }
+
+    @Test
+    void aFailedClientWhoseLeaseEndsIsCleanedUpWithoutWaitingForTheBackoff() {
+        h = new Harness(Harness.fastPolicy().retryMax(Duration.ofMinutes(10)).build());
+        Lease lease = Harness.lease(1);
+        h.send(LeaseEventType.ADDED, lease);
+        ready(1);
+        // the device changes address; attaching the new peer fails for good
+        Lease moved = new Lease(lease.duid(), lease.iaid(), Identifiers.ipv6("fd00:1::beef"), null, "dev1", lease.expiresAt(), "lan", "eth0");
+        h.network.failNextAttach(new org.orchestrator.api.network.NetworkException("bridge is gone", false));
+        h.send(LeaseEventType.RENEWED, moved);
+        ClientView failed = h.awaitState(1, ClientState.FAILED);
+        assertThat(failed.reason()).contains("bridge is gone");
+        h.send(LeaseEventType.RELEASED, moved);
+        h.awaitState(1, ClientState.GONE);
+        assertThat(h.provider.instances()).isEmpty();
+        assertThat(h.network.attachments()).isEmpty();
+    }
 }

@@ -20,6 +20,7 @@ public final class FakeNetwork implements NetworkAttacher {
     private final AtomicInteger next = new AtomicInteger(1);
     public final AtomicInteger attachCalls = new AtomicInteger();
     public final AtomicInteger detachCalls = new AtomicInteger();
+    private final java.util.Deque<org.orchestrator.api.network.NetworkException> attachFailures = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     public FakeNetwork(String name) {
         this.name = name;
@@ -43,9 +44,18 @@ public final class FakeNetwork implements NetworkAttacher {
             Identifiers.ipv6("fd00:99::ffff"), 64, null, null));
     }
 
+    /** The next attach calls throw these, in order. */
+    public void failNextAttach(org.orchestrator.api.network.NetworkException e) {
+        attachFailures.add(e);
+    }
+
     @Override
     public Attachment attach(AttachRequest request) {
         attachCalls.incrementAndGet();
+        org.orchestrator.api.network.NetworkException failure = attachFailures.poll();
+        if (failure != null) {
+            throw failure;
+        }
         return attachments.compute(request.instanceId(), (id, old) -> {
             Inet6Address address = old != null ? old.address() : Identifiers.ipv6("fd00:99::" + Integer.toHexString(next.getAndIncrement()));
             return new Attachment(id, name, "veth" + Math.abs(id.hashCode() % 100000), "eth1", null, address, 64,
