@@ -101,6 +101,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private final Object passLock = new Object();
     private final Object stateMonitor = new Object();
     private final AtomicBoolean passScheduled = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong passesCompleted = new java.util.concurrent.atomic.AtomicLong();
     private volatile Policy policy;
     private volatile ScheduledFuture<?> periodic;
     private volatile boolean closed;
@@ -575,8 +576,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 // The id is stored before the provider is called: after a crash the next pass finds the instance by it.
                 ClientRecord next = store.transaction(tx -> {
                     ClientRecord fresh = tx.clientForUpdate(duid).orElse(c);
-                    ClientRecord updated = fresh.toBuilder().instanceId(id).state(ClientState.PROVISIONING, now).reason(null)
-                        .updatedAt(now).build();
+                    Instant at = clock.instant();
+                    ClientRecord updated = fresh.toBuilder().instanceId(id).state(ClientState.PROVISIONING, at).reason(null)
+                        .updatedAt(at).build();
                     tx.saveInstance(created);
                     tx.saveClient(updated);
                     tx.appendEvent("STATE", duid, id, c.state() + " -> PROVISIONING: new instance " + id + " on "
@@ -742,7 +744,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     provider.destroy(inst.id());
                     InstanceRecord gone = inst.destroyed(now);
                     ClientRecord next = store.transaction(tx -> {
-                        ClientRecord updated = tx.clientForUpdate(duid).orElse(c).toBuilder().instanceId(null).updatedAt(now).build();
+                        ClientRecord updated = tx.clientForUpdate(duid).orElse(c).toBuilder().instanceId(null).updatedAt(clock.instant()).build();
                         tx.saveInstance(gone);
                         tx.saveClient(updated);
                         tx.appendEvent("DESTROYED", duid, gone.id(), "destroyed " + gone.id() + " at " + gone.provider() + ": " + why);
@@ -816,7 +818,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 if (b == null) {
                     return fresh;
                 }
-                ClientRecord updated = b.updatedAt(now).build();
+                // Record when the change really happened (not when this run started): a full pass
+                // compares these times with when it listed the plug-ins.
+                Instant at = clock.instant();
+                ClientRecord changed = b.updatedAt(at).build();
+                ClientRecord updated = changed.state() == fresh.state() ? changed : changed.toBuilder().stateSince(at).build();
                 tx.saveClient(updated);
                 if (kind != null) {
                     tx.appendEvent(kind, duid, instanceId == null ? updated.instanceId() : instanceId, message);
@@ -944,6 +950,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 LOG.info("reconciliation pass: {} clients, {} repaired, {} orphans removed in {} ms", clients.size(),
                     repaired, orphans.get(), took.toMillis());
             }
+            passesCompleted.incrementAndGet();
             return new ReconcileReport(clients.size(), repaired, orphans.get(), actions, took);
         }
     }
@@ -1233,6 +1240,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             live = 0;
         }
         return metrics.snapshot(byState, live);
+    }
+
+    /** @return how many full passes have completed since start (for tests) */
+    long passesCompleted() {
+        return passesCompleted.get();
     }
 
     /** @return the counters (for tests) */

@@ -150,6 +150,8 @@ public record ClientRecord(Duid duid, long iaid, Inet6Address address, MacAddres
             return this;
         }
 
+        public Builder stateSince(Instant v) { stateSince = v; return this; }
+
         /** Used by the store when reading rows. */
         Builder raw(long iaidValue, Inet6Address addressValue, MacAddress macValue, String hostnameValue,
                     String sourceValue, String networkValue, ClientState stateValue, Instant since) {

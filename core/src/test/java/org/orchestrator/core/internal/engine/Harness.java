@@ -50,6 +50,13 @@ final class Harness implements AutoCloseable {
         }
         engine = new Engine(store, registry, policy, Clock.systemUTC());
         engine.start();
+        awaitStartPass();
+    }
+
+    /** Waits for the pass that every start runs, so that it cannot race with what a test does next. */
+    void awaitStartPass() {
+        Engine e = engine;
+        awaitTrue(() -> e.passesCompleted() >= 1, "the start-up pass");
     }
 
     static Policy.Builder fastPolicy() {
@@ -68,6 +75,7 @@ final class Harness implements AutoCloseable {
         engine.close();
         engine = new Engine(store, registry, policy, Clock.systemUTC());
         engine.start();
+        awaitStartPass();
     }
 
     static Duid duid(int n) {
@@ -91,7 +99,14 @@ final class Harness implements AutoCloseable {
     }
 
     ClientView await(int n, Predicate<ClientView> condition, String what) {
-        return awaitValue(() -> client(n).orElse(null), v -> v != null && condition.test(v), "client " + n + " " + what);
+        try {
+            return awaitValue(() -> client(n).orElse(null), v -> v != null && condition.test(v), "client " + n + " " + what);
+        } catch (AssertionError e) {
+            StringBuilder log = new StringBuilder();
+            engine.recentEvents(60).forEach(r -> log.append("\n  ").append(r.seq()).append(' ').append(r.at()).append(' ')
+                .append(r.kind()).append(' ').append(r.client()).append(' ').append(r.message()));
+            throw new AssertionError(e.getMessage() + "\nevents:" + log, e);
+        }
     }
 
     ClientView awaitState(int n, ClientState state) {
