@@ -49,13 +49,20 @@ public final class KarafInstance implements AutoCloseable {
 
     /** Copies the unpacked distribution into a fresh folder named {@code name} and gives it free ports. */
     public static KarafInstance prepare(String name) throws IOException {
-        Path unpacked = Path.of(System.getProperty("karaf.unpack.dir", "target/distribution"));
-        Path dist;
-        try (Stream<Path> s = Files.list(unpacked)) {
-            dist = s.filter(p -> Files.isDirectory(p.resolve("bin"))).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no unpacked distribution under " + unpacked
-                    + ": run 'mvn verify' so that the distribution is built and unpacked"));
-        }
+        return prepareFrom(Path.of(System.getProperty("karaf.unpack.dir", "target/distribution")), name);
+    }
+
+    /** The orchestrator distribution's home as unpacked by the build (its {@code system/} is a Maven repository). */
+    public static Path distributionHome() throws IOException {
+        return findHome(Path.of(System.getProperty("karaf.unpack.dir", "target/distribution")));
+    }
+
+    /**
+     * Copies the Karaf found under {@code unpacked} (the orchestrator distribution, or a stock
+     * Karaf) into a fresh folder named {@code name} and gives it free ports.
+     */
+    public static KarafInstance prepareFrom(Path unpacked, String name) throws IOException {
+        Path dist = findHome(unpacked);
         Path work = Path.of(System.getProperty("itests.work.dir", "target/it-work"));
         Path home = work.resolve(name);
         if (Files.exists(home)) {
@@ -74,6 +81,16 @@ public final class KarafInstance implements AutoCloseable {
         k.setProperty("etc/org.apache.karaf.management.cfg", "rmiRegistryPort", Integer.toString(freePort()));
         k.setProperty("etc/org.apache.karaf.management.cfg", "rmiServerPort", Integer.toString(freePort()));
         return k;
+    }
+
+    private static Path findHome(Path unpacked) throws IOException {
+        Path dist;
+        try (Stream<Path> s = Files.list(unpacked)) {
+            dist = s.filter(p -> Files.isDirectory(p.resolve("bin"))).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no unpacked distribution under " + unpacked
+                    + ": run 'mvn verify' so that the distribution is built and unpacked"));
+        }
+        return dist;
     }
 
     public Path home() {
@@ -128,6 +145,14 @@ public final class KarafInstance implements AutoCloseable {
      * @return how long it took from {@code bin/start} until then
      */
     public Duration start(Duration timeout) throws Exception {
+        return start(timeout, true);
+    }
+
+    /**
+     * Starts Karaf; with {@code expectOrchestrator} false (a stock Karaf) it waits only for the
+     * shell and for every bundle present to be Active.
+     */
+    public Duration start(Duration timeout, boolean expectOrchestrator) throws Exception {
         Instant t0 = Instant.now();
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/start").toString())
             .directory(home.toFile()).redirectErrorStream(true)
@@ -151,7 +176,7 @@ public final class KarafInstance implements AutoCloseable {
             // fragments stay Resolved; everything else must be Active (Karaf shows "Waiting" while
             // a bundle's DS components are unsatisfied, "Failure" when one failed)
             String bundles = exec("bundle:list -t 0 --no-format");
-            return bundles.contains("Orchestrator") && bundles.lines()
+            return (!expectOrchestrator || bundles.contains("Orchestrator")) && bundles.lines()
                 .filter(l -> l.matches("^\\s*\\d+\\s.*") && !l.contains("Hosts:"))
                 .allMatch(l -> l.contains("Active"));
         });
