@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -34,9 +35,23 @@ class StockKarafIT {
             "admin = " + password + ",_g_:admingroup\n_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh\n");
         Files.writeString(karaf.home().resolve("etc/admin.password"), password + "\n");
         Path system = KarafInstance.distributionHome().resolve("system").toAbsolutePath();
-        karaf.setProperty("etc/org.ops4j.pax.url.mvn.cfg", "org.ops4j.pax.url.mvn.defaultRepositories",
-            "file:${karaf.home}/${karaf.default.repository}@id=system.repository@snapshots, "
-                + "file:" + system + "@id=orchestrator@snapshots");
+        Path mvnCfg = karaf.home().resolve("etc/org.ops4j.pax.url.mvn.cfg");
+        List<String> kept = new ArrayList<>();
+        boolean continuation = false;
+        for (String line : Files.readAllLines(mvnCfg)) {
+            boolean repoKey = line.startsWith("org.ops4j.pax.url.mvn.defaultRepositories")
+                || line.startsWith("org.ops4j.pax.url.mvn.repositories");
+            if (repoKey || continuation) {
+                continuation = line.endsWith("\\");
+                continue;
+            }
+            kept.add(line);
+        }
+        kept.add("org.ops4j.pax.url.mvn.defaultRepositories = ${karaf.home.uri}${karaf.default.repository}@id=system.repository@snapshots, "
+            + system.toUri() + "@id=orchestrator@snapshots");
+        // Maven Central only: the snapshot repositories of the stock file are not reachable from here
+        kept.add("org.ops4j.pax.url.mvn.repositories = https://repo1.maven.org/maven2@id=central");
+        Files.write(mvnCfg, kept);
         karaf.start(Duration.ofSeconds(120), false);
     }
 
