@@ -5,8 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,6 +24,7 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -26,6 +32,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.orchestrator.itests.support.Device;
 import org.orchestrator.itests.support.Host;
+import org.orchestrator.itests.support.Http;
 import org.orchestrator.itests.support.WebLab;
 
 /**
@@ -42,6 +49,9 @@ class WebConsoleBrowserIT {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     static final String INSTANCE_ROW = "table#instances tbody tr[data-instance-id]";
+    /** Selenium has no CDP bindings for this Chromium; the test uses none, so the warning is noise. */
+    static final Logger CDP_LOG = Logger.getLogger("org.openqa.selenium.chromium.ChromiumDriver");
+    static final Logger CDP_LOG2 = Logger.getLogger("org.openqa.selenium.devtools.CdpVersionFinder");
     static final Path SCREENSHOTS = Path.of(System.getProperty("itests.work.dir", "target/it-work")).resolveSibling("screenshots");
 
     static WebLab lab;
@@ -58,8 +68,10 @@ class WebConsoleBrowserIT {
         assertThat(Files.isExecutable(CHROMIUM)).as("%s missing: install the Debian package chromium (scripts/test-env.sh)", CHROMIUM).isTrue();
         assertThat(Files.isExecutable(CHROMEDRIVER)).as("%s missing: install the Debian package chromium-driver (scripts/test-env.sh)", CHROMEDRIVER).isTrue();
         Files.createDirectories(SCREENSHOTS);
-        lab = WebLab.boot("browser", NAMES, Duration.ofSeconds(120));
+        lab = WebLab.boot("browser", NAMES, Duration.ofSeconds(180));
 
+        CDP_LOG.setLevel(Level.SEVERE);
+        CDP_LOG2.setLevel(Level.SEVERE);
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
         profile = Files.createTempDirectory("orch-iw-chromium-");
         ChromeOptions options = new ChromeOptions();
@@ -120,13 +132,11 @@ class WebConsoleBrowserIT {
 
         long count = awaitRefreshCountAbove(0, Duration.ofSeconds(20));
         assertThat(count).isPositive();
-        WebElement status = browser.findElement(By.id("refresh-status"));
-        assertThat(status.getAttribute("data-state")).as(status.getText()).isEqualTo("ok");
-        WebElement health = browser.findElement(By.id("health-badge"));
-        assertThat(health.getAttribute("data-up")).as(health.getText()).isEqualTo("true");
-        assertThat(health.getText()).isEqualTo("UP");
-        assertThat(browser.findElements(By.cssSelector("table#components tbody tr[data-available='true']")).stream()
-            .map(e -> e.getAttribute("data-component")).toList())
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("refresh-status")).getAttribute("data-state"))).as(statusText()).isEqualTo("ok");
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("health-badge")).getAttribute("data-up"))).isEqualTo("true");
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("health-badge")).getText())).isEqualTo("UP");
+        assertThat(WebConsoleBrowserIT.<List<String>>stable(d -> d.findElements(By.cssSelector("table#components tbody tr[data-available='true']")).stream()
+            .map(e -> e.getAttribute("data-component")).toList()))
             .contains("DHCP_SOURCE/" + NAMES.source(), "PROVIDER/" + WebLab.PROVIDER, "NETWORK/" + NAMES.network());
         assertThat(browser.findElements(By.cssSelector(INSTANCE_ROW))).isEmpty();
         // a marker that a reload would erase: the later steps prove the page redraws in place
@@ -143,8 +153,8 @@ class WebConsoleBrowserIT {
         device.awaitAddress(Duration.ofSeconds(30));
         deviceDuid = device.duid().orElseThrow();
 
-        WebElement row = waitFor(By.cssSelector(INSTANCE_ROW), Duration.ofSeconds(60));
-        instanceId = row.getAttribute("data-instance-id");
+        waitFor(By.cssSelector(INSTANCE_ROW), Duration.ofSeconds(60));
+        instanceId = WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.cssSelector(INSTANCE_ROW)).getAttribute("data-instance-id"));
         assertThat(instanceId).isNotBlank();
         assertThat(refreshCount()).as("the row came with a poll").isGreaterThan(before);
         assertThat(((JavascriptExecutor) browser).executeScript("return window.orchIwMarker;")).isEqualTo("no-reload");
@@ -154,13 +164,15 @@ class WebConsoleBrowserIT {
             "RUNNING".equals(d.findElement(By.cssSelector(rowOf(instanceId))).getAttribute("data-state"))
                 && "READY".equals(d.findElement(By.cssSelector("table#clients tbody tr[data-duid='" + deviceDuid + "']"))
                     .getAttribute("data-state")));
-        WebElement settled = browser.findElement(By.cssSelector(rowOf(instanceId)));
-        assertThat(settled.findElement(By.cssSelector(".instance-id")).getText()).isEqualTo(instanceId);
-        assertThat(settled.findElement(By.cssSelector(".instance-address")).getText()).startsWith(NAMES.instancePrefixStart());
-        assertThat(settled.findElement(By.cssSelector(".badge.state-RUNNING")).getText()).isEqualTo("RUNNING");
-        assertThat(browser.findElement(By.id("count-instances")).getText()).isEqualTo("1");
-        assertThat(browser.findElements(By.cssSelector("table#leases tbody tr[data-duid='" + deviceDuid + "']"))).hasSize(1);
-        assertThat(browser.findElement(By.id("count-state-READY")).getText()).isEqualTo("READY 1");
+        // one script reads the row at once: the page redraws its tables on every poll
+        Map<String, Object> row2 = rowSnapshot(instanceId);
+        assertThat(row2.get("id")).isEqualTo(instanceId);
+        assertThat((String) row2.get("address")).startsWith(NAMES.instancePrefixStart());
+        assertThat(row2.get("badge")).isEqualTo("RUNNING");
+        assertThat(row2.get("button")).isEqualTo("Deprovision");
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("count-instances")).getText())).isEqualTo("1");
+        assertThat(WebConsoleBrowserIT.<Integer>stable(d -> d.findElements(By.cssSelector("table#leases tbody tr[data-duid='" + deviceDuid + "']")).size())).isEqualTo(1);
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("count-state-READY")).getText())).isEqualTo("READY 1");
         assertThat(((JavascriptExecutor) browser).executeScript("return window.orchIwMarker;")).isEqualTo("no-reload");
         screenshot("02-instance-ready");
     }
@@ -168,27 +180,40 @@ class WebConsoleBrowserIT {
     @Test
     @Order(3)
     void deprovisionNeedsTwoClicksAndTheRowGoes() throws Exception {
-        WebElement button = browser.findElement(By.cssSelector("button.deprovision[data-instance-id='" + instanceId + "']"));
-        assertThat(button.getText()).isEqualTo("Deprovision");
-        button.click();
+        By button = By.cssSelector("button.deprovision[data-instance-id='" + instanceId + "']");
+        assertThat(rowSnapshot(instanceId).get("button")).isEqualTo("Deprovision");
+        clickWithRetry(button);
         // armed: nothing is sent yet, and a redraw keeps the armed state
-        WebElement armed = browser.findElement(By.cssSelector("button.deprovision[data-instance-id='" + instanceId + "']"));
-        assertThat(armed.getAttribute("class")).contains("armed");
-        assertThat(armed.getText()).isEqualTo("Confirm deprovision");
-        assertThat(browser.findElement(By.id("action-result")).isDisplayed()).isFalse();
+        Map<String, Object> armed = rowSnapshot(instanceId);
+        assertThat((String) armed.get("buttonClass")).contains("armed");
+        assertThat(armed.get("button")).isEqualTo("Confirm deprovision");
+        assertThat(WebConsoleBrowserIT.<Boolean>stable(d -> d.findElement(By.id("action-result")).isDisplayed())).isFalse();
+        long before = refreshCount();
+        clickWithRetry(By.id("refresh-now"));
+        awaitRefreshCountAbove(before, Duration.ofSeconds(4));
+        assertThat((String) rowSnapshot(instanceId).get("buttonClass")).as("armed after a redraw").contains("armed");
         screenshot("03-deprovision-armed");
 
-        // re-found: a poll may have redrawn the table since the first click
-        clickWithRetry(By.cssSelector("button.deprovision[data-instance-id='" + instanceId + "']"));
+        // a lone click disarms itself: after 5 s a redraw shows the plain button again, the instance untouched
+        new WebDriverWait(browser, Duration.ofSeconds(20)).until(d -> "Deprovision".equals(rowSnapshot(instanceId).get("button")));
+        assertThat(rowSnapshot(instanceId).get("state")).isEqualTo("RUNNING");
+        assertThat(WebConsoleBrowserIT.<Boolean>stable(d -> d.findElement(By.id("action-result")).isDisplayed())).isFalse();
+
+        // two clicks in a row deprovision (re-found: a poll may redraw the table between them)
+        clickWithRetry(button);
+        assertThat((String) rowSnapshot(instanceId).get("buttonClass")).contains("armed");
+        clickWithRetry(button);
         new WebDriverWait(browser, Duration.ofSeconds(40)).ignoring(StaleElementReferenceException.class)
             .until(d -> "ok".equals(d.findElement(By.id("action-result")).getAttribute("data-state")));
-        WebElement result = browser.findElement(By.id("action-result"));
-        assertThat(result.getText()).isNotBlank();
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("action-result")).getText())).contains(instanceId);
 
         new WebDriverWait(browser, Duration.ofSeconds(60)).ignoring(StaleElementReferenceException.class)
             .until(d -> d.findElements(By.cssSelector(INSTANCE_ROW)).isEmpty());
-        assertThat(browser.findElement(By.cssSelector("table#instances tbody tr.empty")).getText()).isEqualTo("No instances.");
-        assertThat(browser.findElement(By.id("count-instances")).getText()).isEqualTo("0");
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.cssSelector("table#instances tbody tr.empty")).getText())).isEqualTo("No instances.");
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.id("count-instances")).getText())).isEqualTo("0");
+        new WebDriverWait(browser, Duration.ofSeconds(30)).ignoring(StaleElementReferenceException.class)
+            .until(d -> "GONE".equals(d.findElement(By.cssSelector("table#clients tbody tr[data-duid='" + deviceDuid + "']"))
+                .getAttribute("data-state")));
         assertThat(((JavascriptExecutor) browser).executeScript("return window.orchIwMarker;")).isEqualTo("no-reload");
         screenshot("04-instance-gone");
 
@@ -201,10 +226,60 @@ class WebConsoleBrowserIT {
         assertThat(Host.lines("ip", "-o", "link", "show", "master", NAMES.instanceBridge())).isEmpty();
     }
 
+    @Test
+    @Order(4)
+    void theConsoleRefusesStrangersAndCrossSiteActions() throws Exception {
+        Http console = new Http("http://127.0.0.1:" + lab.karaf().httpPort() + "/system/console/orchestrator/");
+        assertThat(console.call("data.json").send().statusCode()).isEqualTo(401);
+        assertThat(console.call("data.json").basic("admin", lab.adminPassword() + "x").send().statusCode()).isEqualTo(401);
+        // the web console wants the admin role; a viewer is not let in
+        assertThat(console.call("data.json").basic(WebLab.VIEWER, lab.viewerPassword()).send().statusCode()).isIn(401, 403);
+        HttpResponse<String> data = console.call("data.json").basic("admin", lab.adminPassword()).send();
+        assertThat(data.statusCode()).isEqualTo(200);
+        assertThat(Http.json(data).path("instances").isArray()).isTrue();
+        // a cross-site form can send neither the header nor JSON
+        String reconcile = "{\"action\":\"reconcile\"}";
+        assertThat(console.call("action").basic("admin", lab.adminPassword()).json("POST", reconcile).send().statusCode())
+            .isEqualTo(403);
+        assertThat(console.call("action").basic("admin", lab.adminPassword()).header("X-Requested-By", "orchestrator-console")
+            .header("Content-Type", "application/x-www-form-urlencoded").method("POST").send().statusCode()).isEqualTo(415);
+        HttpResponse<String> ok = console.call("action").basic("admin", lab.adminPassword())
+            .header("X-Requested-By", "orchestrator-console").json("POST", reconcile).send();
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static String rowOf(String id) {
         return "table#instances tbody tr[data-instance-id='" + id + "']";
+    }
+
+    /** The instance row's cells and button, read by one script so that no poll redraws in between. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> rowSnapshot(String id) {
+        Object r = ((JavascriptExecutor) browser).executeScript(
+            "var tr = document.querySelector(arguments[0]);"
+            + "if (!tr) { return null; }"
+            + "var b = tr.querySelector('button.deprovision');"
+            + "return {id: tr.querySelector('.instance-id').textContent, state: tr.getAttribute('data-state'),"
+            + " address: tr.querySelector('.instance-address').textContent,"
+            + " badge: tr.querySelector('.badge.state-' + tr.getAttribute('data-state')).textContent,"
+            + " button: b.textContent, buttonClass: b.className};", rowOf(id));
+        assertThat(r).as("row of instance %s", id).isNotNull();
+        return (Map<String, Object>) r;
+    }
+
+    /** Reads from the page, again when a poll's redraw replaced the element meanwhile. */
+    static <T> T stable(Function<WebDriver, T> read) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return read.apply(browser);
+            } catch (StaleElementReferenceException e) {
+                if (attempt >= 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     static WebElement waitFor(By by, Duration timeout) {

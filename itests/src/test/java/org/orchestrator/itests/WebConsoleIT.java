@@ -48,7 +48,7 @@ class WebConsoleIT {
 
     @BeforeAll
     static void boot() throws Exception {
-        lab = WebLab.boot("webconsole", NAMES, Duration.ofSeconds(120));
+        lab = WebLab.boot("webconsole", NAMES, Duration.ofSeconds(180));
         api = new Http(lab.apiBase());
         admin = lab.adminPassword();
         // the REST servlet registers once core and Jersey are up: wait for health, bounded

@@ -111,7 +111,11 @@ public final class WebLab implements AutoCloseable {
         try {
             karaf.start(timeout);
         } catch (Throwable e) {
-            lab.close();
+            try {
+                lab.close();
+            } catch (Throwable t) {
+                e.addSuppressed(t);
+            }
             throw e;
         }
         List<String> users = Files.readAllLines(karaf.home().resolve("etc/users.properties"));
