@@ -32,6 +32,8 @@ public final class BenchResult {
     long hwmRssKb;
     int instanceRecords;
     long recordsRssKb;
+    String heapInfo = "";
+    String vmFlags = "";
     int recordsClients;
     int clientRecords;
     int containers;

@@ -107,6 +107,10 @@ public final class BenchRun implements AutoCloseable {
             log("filling the store up to %d client records", settings.records());
             fillRecords();
         }
+        Host.Result heap = Host.run(30, "jcmd", Long.toString(result.karafPid), "GC.heap_info");
+        result.heapInfo = heap.ok() ? heap.out().trim() : "(jcmd GC.heap_info failed: " + heap.out().trim() + ")";
+        Host.Result flags = Host.run(30, "jcmd", Long.toString(result.karafPid), "VM.flags");
+        result.vmFlags = flags.ok() ? flags.out().trim() : "";
         result.finalRssKb = rssKb("VmRSS");
         result.hwmRssKb = rssKb("VmHWM");
         result.instanceRecords = restList("/instances").size();

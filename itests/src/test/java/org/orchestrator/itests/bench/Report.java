@@ -116,6 +116,9 @@ public final class Report {
         }
         md.append(".\n");
 
+        md.append("\n## Karaf JVM memory at the end\n\nRSS is mostly Java heap; it follows the heap limits the "
+            + "distribution's `bin/setenv` gives the JVM more than the number of records. `jcmd GC.heap_info` and the VM "
+            + "flags at the end of the run:\n\n```\n").append(r.heapInfo).append("\n\n").append(r.vmFlags).append("\n```\n");
         md.append("\n## Plots\n\n![lease-to-ready CDF](").append(CDF).append(")\n\n![burst timeline](").append(TIMELINE).append(")\n");
         if (!jmh.rows.isEmpty()) {
             md.append("\n## JMH: core's event intake (in-memory doubles of the plug-ins, H2 in memory)\n\n| benchmark | score | error | unit |\n|---|---:|---:|---|\n");
