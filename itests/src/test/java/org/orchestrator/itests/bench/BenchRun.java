@@ -120,6 +120,16 @@ public final class BenchRun implements AutoCloseable {
 
     private void bootKaraf() throws Exception {
         karaf = KarafInstance.prepare("bench");
+        String extra = System.getProperty("bench.karafJavaOpts", "");
+        if (!extra.isBlank()) {
+            // Karaf 4.4's unix scripts set no heap limit (the JVM takes 1/4 of RAM); try e.g. -Xmx256m here
+            if (!extra.matches("[A-Za-z0-9:=+._ -]+")) {
+                throw new IllegalArgumentException("bench.karafJavaOpts: only JVM flags, got " + extra);
+            }
+            Files.writeString(karaf.home().resolve("bin/setenv"), "\nexport EXTRA_JAVA_OPTS=\"" + extra + "\"\n",
+                java.nio.file.StandardOpenOption.APPEND);
+            result.notes.add("Karaf JVM started with EXTRA_JAVA_OPTS=" + extra);
+        }
         karaf.config("org.orchestrator.dhcp.dnsmasq-bn", Map.of(
             "dhcp.source.name", SOURCE,
             "interfaceName", DEV_BRIDGE,

@@ -137,7 +137,7 @@ public final class Report {
             }
         }
         if (!errors.isEmpty() || !r.notes.isEmpty()) {
-            md.append("\n## Problems seen\n\n");
+            md.append("\n## Notes and problems seen\n\n");
             errors.forEach(e -> md.append("- ").append(e).append('\n'));
             r.notes.forEach(e -> md.append("- ").append(e).append('\n'));
         }
