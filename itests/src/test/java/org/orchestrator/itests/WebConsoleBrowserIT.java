@@ -73,7 +73,7 @@ class WebConsoleBrowserIT {
         CDP_LOG.setLevel(Level.SEVERE);
         CDP_LOG2.setLevel(Level.SEVERE);
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-        profile = Files.createTempDirectory("orch-iw-chromium-");
+        profile = Files.createTempDirectory("webconsole-it-chromium-");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -109,7 +109,8 @@ public final class WebLab implements AutoCloseable {
         Files.writeString(karaf.home().resolve("etc/users.properties"),
             "\n" + VIEWER + " = " + viewerPassword + ",_g_:viewergroup\n", StandardOpenOption.APPEND);
         try {
-            karaf.start(timeout);
+            Duration took = karaf.start(timeout);
+            System.out.printf("WebLab %s: distribution booted in %d ms%n", karafName, took.toMillis());
         } catch (Throwable e) {
             try {
                 lab.close();
@@ -173,8 +174,10 @@ public final class WebLab implements AutoCloseable {
     /** Stops Karaf (its dnsmasq ends with it) and sweeps; fails when a dnsmasq of this lab is left. */
     @Override
     public void close() throws Exception {
+        long t0 = System.nanoTime();
         try {
             karaf.stop(Duration.ofSeconds(60));
+            System.out.printf("WebLab %s: stopped in %d ms%n", karaf.home().getFileName(), (System.nanoTime() - t0) / 1_000_000);
         } finally {
             sweep();
         }
