@@ -113,7 +113,8 @@ public final class Device implements AutoCloseable {
         if (client != Client.DHCLIENT || !Files.exists(leases)) {
             return Optional.empty();
         }
-        Matcher m = Pattern.compile("default-duid \"((?:\\\\[0-7]{3}|[^\"])*)\"").matcher(Files.readString(leases));
+        // dhclient writes a byte as a backslash and three octal digits, and the quote and backslash bytes escaped with a backslash
+        Matcher m = Pattern.compile("default-duid \"((?:\\\\.|[^\"\\\\])*)\"").matcher(Files.readString(leases));
         if (!m.find()) {
             return Optional.empty();
         }
@@ -124,6 +125,9 @@ public final class Device implements AutoCloseable {
             if (esc.charAt(i) == '\\' && i + 3 < esc.length() + 1 && Character.isDigit(esc.charAt(i + 1))) {
                 b = Integer.parseInt(esc.substring(i + 1, i + 4), 8);
                 i += 3;
+            } else if (esc.charAt(i) == '\\' && i + 1 < esc.length()) {
+                b = esc.charAt(i + 1);
+                i += 1;
             } else {
                 b = esc.charAt(i);
             }
