@@ -71,7 +71,7 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
     /** Core policy. */
     @ObjectClassDefinition(name = "Orchestrator core", description = "Where and how client instances run.")
     public @interface Config {
-        @AttributeDefinition(description = "Routes '<source>[/<network>]=<provider>,<network>'; source '*' matches any."
+        @AttributeDefinition(description = "Routes '<source>[/<network>]=<provider>,<network>'; source '*' matches any; several in one value separated by ';'."
             + " Without routes, the only provider and network are used.", required = false)
         String[] routes() default {};
 

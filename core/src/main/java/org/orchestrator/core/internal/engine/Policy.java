@@ -161,11 +161,21 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         private Builder() {
         }
 
+        /**
+         * Routes, one per entry; an entry may also hold several routes separated by {@code ;}, because
+         * a {@code .cfg} file (the distribution's format) cannot hold an array and a route itself
+         * contains a comma.
+         */
         public Builder routes(List<String> texts) {
             List<Route> out = new ArrayList<>();
-            for (String t : texts) {
-                if (t != null && !t.isBlank()) {
-                    out.add(Route.parse(t));
+            for (String entry : texts) {
+                if (entry == null) {
+                    continue;
+                }
+                for (String t : entry.split(";")) {
+                    if (!t.isBlank()) {
+                        out.add(Route.parse(t));
+                    }
                 }
             }
             routes = out;

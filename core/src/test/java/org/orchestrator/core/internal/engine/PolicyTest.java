@@ -12,6 +12,20 @@ import org.junit.jupiter.api.Test;
 class PolicyTest {
 
     @Test
+    void severalRoutesInOneEntrySeparatedBySemicolons() {
+        // what a .cfg file delivers: one string
+        Policy p = Policy.builder().routes(List.of(" lan=docker,lan-net ; lan2=docker2,lan2-net;")).build();
+        assertThat(p.routes()).hasSize(2);
+        assertThat(p.routes().get(0).provider()).isEqualTo("docker");
+        assertThat(p.routes().get(0).targetNetwork()).isEqualTo("lan-net");
+        assertThat(p.routes().get(1).source()).isEqualTo("lan2");
+        assertThat(p.routes().get(1).provider()).isEqualTo("docker2");
+        assertThat(p.routes().get(1).targetNetwork()).isEqualTo("lan2-net");
+        assertThatThrownBy(() -> Policy.builder().routes(List.of("lan=docker,lan-net, lan2=docker2,lan2-net")))
+            .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void mostSpecificRouteWins() {
         Policy p = Policy.builder().routes(List.of("*=docker,devices", "lan=docker,lan-net", "lan/eth1=podman,guests")).build();
         assertThat(p.route("lan", "eth1")).map(Policy.Route::provider).contains("podman");
