@@ -124,7 +124,7 @@ CFG
   {
     [ -f "$core" ] && grep -v '^[[:space:]]*routes[[:space:]]*[=:]' "$core"
     echo "# route added by ./orchestrator demo (restored by ./orchestrator stop)"
-    if [ -n "$existing" ]; then echo "routes = $existing, $route"; else echo "routes = $route"; fi
+    if [ -n "$existing" ]; then echo "routes = $existing; $route"; else echo "routes = $route"; fi
   } > "$DEMO/core.cfg.new"
   mv "$DEMO/core.cfg.new" "$core"
 }
