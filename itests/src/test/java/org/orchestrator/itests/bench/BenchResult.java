@@ -39,6 +39,7 @@ public final class BenchResult {
     int containers;
     int failures;
     int duplicated;
+    int restErrors;
     final List<String> notes = new ArrayList<>();
 
     static List<Double> latencies(List<BenchRun.Probe> probes) {

@@ -76,6 +76,8 @@ public final class BenchRun implements AutoCloseable {
     private Process protoHttpd;
     private Process protoDnsmasq;
     private volatile boolean polling;
+    private final java.util.concurrent.atomic.AtomicInteger restErrors = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile String lastRestError = "";
     private final String token = java.util.UUID.randomUUID().toString();
 
     public BenchRun(BenchSettings settings) {
@@ -115,6 +117,7 @@ public final class BenchRun implements AutoCloseable {
         result.hwmRssKb = rssKb("VmHWM");
         result.instanceRecords = restList("/instances").size();
         result.clientRecords = restList("/clients").size();
+        result.restErrors = restErrors.get();
         return result;
     }
 
@@ -295,7 +298,7 @@ public final class BenchRun implements AutoCloseable {
     private void runOrchestratorSequential() throws Exception {
         Thread poller = startInstancePoller(50);
         try {
-            Target target = p -> Optional.ofNullable(p.duid == null ? null : instanceAddresses.get(p.duid));
+            Target target = this::orchestratorAddress;
             List<Probe> seq = devices("orch-bn-d", "obn-d", DEV_BRIDGE, settings.sequential());
             for (Probe p : seq) {
                 p.requestedAt = System.currentTimeMillis();
@@ -322,7 +325,7 @@ public final class BenchRun implements AutoCloseable {
         try {
             long[] cpu0 = cpuTicks();
             sampler.start();
-            Target target = p -> Optional.ofNullable(p.duid == null ? null : instanceAddresses.get(p.duid));
+            Target target = this::orchestratorAddress;
             result.burstStart = burst(burst, DEV_GW, target);
             long[] cpu1 = cpuTicks();
             result.burstCpuMillis = (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) * 1000.0 / clockTicks();
@@ -368,6 +371,24 @@ public final class BenchRun implements AutoCloseable {
         return t0;
     }
 
+    /** The instance address from the shared poll, or (at most once a second per device) asked directly. */
+    private Optional<String> orchestratorAddress(Probe p) {
+        if (p.duid == null) {
+            return Optional.empty();
+        }
+        String a = instanceAddresses.get(p.duid);
+        if (a == null && System.currentTimeMillis() - p.lastDirectLookup > 1000) {
+            p.lastDirectLookup = System.currentTimeMillis();
+            for (JsonNode i : restList("/instances")) {
+                if (p.duid.equals(i.path("client").asText()) && !i.path("address").isNull() && !i.path("address").asText("").isEmpty()) {
+                    a = i.path("address").asText();
+                    p.directLookups++;
+                }
+            }
+        }
+        return Optional.ofNullable(a);
+    }
+
     private Thread startInstancePoller(long periodMillis) {
         polling = true;
         Thread t = new Thread(() -> {
@@ -405,6 +426,8 @@ public final class BenchRun implements AutoCloseable {
         volatile String duid;
         volatile String instanceAddress;
         volatile String error;
+        volatile long lastDirectLookup;
+        volatile int directLookups;
         final Map<String, Long> events = new HashMap<>();
 
         Probe(String ns, Device device, Path leaseFile) {
@@ -473,6 +496,7 @@ public final class BenchRun implements AutoCloseable {
                 sleep(pollMillis);
             }
             p.duid = clientId(Files.readString(p.leaseFile));
+            p.lastDirectLookup = System.currentTimeMillis();
             Host.run("ip", "-n", p.ns, "-6", "addr", "replace", p.address + "/128", "dev", "eth0");
             Host.run("ip", "-n", p.ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
             while (p.instanceAddress == null) {
@@ -481,7 +505,8 @@ public final class BenchRun implements AutoCloseable {
                     break;
                 }
                 if (System.currentTimeMillis() > deadline) {
-                    p.error = "no instance address";
+                    p.error = "no instance address (" + restErrors.get() + " failed REST calls so far, last: " + lastRestError
+                        + "; the client now: " + restGet("/clients/" + p.duid) + ")";
                     return;
                 }
                 sleep(pollMillis * 2);
@@ -654,8 +679,15 @@ public final class BenchRun implements AutoCloseable {
                 .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(auth.getBytes(StandardCharsets.UTF_8)))
                 .GET().build();
             HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+            if (r.statusCode() == 200) {
+                return JSON.readTree(r.body());
+            }
+            restErrors.incrementAndGet();
+            lastRestError = "GET " + path + " answered " + r.statusCode() + ": " + r.body().substring(0, Math.min(200, r.body().length()));
+            return null;
         } catch (Exception e) {
+            restErrors.incrementAndGet();
+            lastRestError = "GET " + path + ": " + e;
             return null;
         }
     }

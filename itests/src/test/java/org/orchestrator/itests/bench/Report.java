@@ -141,6 +141,7 @@ public final class Report {
             errors.forEach(e -> md.append("- ").append(e).append('\n'));
             r.notes.forEach(e -> md.append("- ").append(e).append('\n'));
         }
+        md.append("\nFailed REST calls of the harness (instance-address poll, events): ").append(r.restErrors).append(".\n");
         md.append("\nRaw samples: `samples.csv` (one line per device or floor item).\n");
         Files.writeString(dir.resolve(REPORT), md.toString());
         writeCsv(r, dir.resolve("samples.csv"));
