@@ -34,11 +34,20 @@ public final class Host {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             p.getOutputStream().close();
+            // drain the output while waiting: a command printing more than the pipe holds (64 KiB) would block forever
+            java.util.concurrent.FutureTask<byte[]> out = new java.util.concurrent.FutureTask<>(() -> p.getInputStream().readAllBytes());
+            Thread reader = new Thread(out, "host-run-output");
+            reader.setDaemon(true);
+            reader.start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return new Result(-1, "timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
             }
-            return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            try {
+                return new Result(p.exitValue(), new String(out.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return new Result(p.exitValue(), "(output not read: " + e + ")");
+            }
         } catch (IOException | InterruptedException e) {
             return new Result(-1, e.toString());
         }
