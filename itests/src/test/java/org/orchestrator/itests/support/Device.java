@@ -25,6 +25,7 @@ public final class Device implements AutoCloseable {
     private final String hostVeth;
     private final Client client;
     private final Path state;
+    private Process dhcpcd;
 
     private Device(String ns, String hostVeth, Client client, Path state) {
         this.ns = ns;
@@ -66,11 +67,29 @@ public final class Device implements AutoCloseable {
                 "-pf", state.resolve("dhclient6.pid").toString(),
                 "-sf", "/bin/true", "eth0");
         } else {
-            // private DUID and lease state per device (a tmpfs over dhcpcd's folders in a mount namespace)
-            Host.must("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
-                "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run/dhcpcd && exec dhcpcd -6 -1 -B -t 30 eth0",
-                "dhcpcd-" + ns);
+            // private DUID and lease state per device (a tmpfs over dhcpcd's folders in a mount
+            // namespace; /run/dhcpcd does not exist on every machine, so the tmpfs covers /run).
+            // dhcpcd stays in the foreground, logging its DUID, so it renews and can be told to release.
+            if (dhcpcd != null && dhcpcd.isAlive()) {
+                return;
+            }
+            try {
+                dhcpcd = new ProcessBuilder("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
+                    "mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run && mkdir /run/dhcpcd && exec dhcpcd -6 -B -d eth0",
+                    "dhcpcd-" + ns)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(state.resolve("dhcpcd.log").toFile()))
+                    .start();
+                dhcpcd.getOutputStream().close();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot start dhcpcd in " + ns, e);
+            }
         }
+    }
+
+    /** The DHCPv6 client this device runs. */
+    public Client client() {
+        return client;
     }
 
     /** Waits until eth0 holds a global (ULA) /128 address from DHCPv6. dhclient with -sf /bin/true does not configure it, so read its lease file too. */
@@ -107,14 +126,27 @@ public final class Device implements AutoCloseable {
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
-    /** The DUID the client presents, lowercase hex pairs with colons (dhclient only; dhcpcd's is read from the platform). */
+    /** The DUID the client presents, lowercase hex pairs with colons (dhclient: its lease file; dhcpcd: its debug log). */
     public Optional<String> duid() throws IOException {
+        if (client == Client.DHCPCD) {
+            Path log = state.resolve("dhcpcd.log");
+            if (!Files.exists(log)) {
+                return Optional.empty();
+            }
+            Matcher m = Pattern.compile("(?m)^DUID ([0-9a-f]{2}(?::[0-9a-f]{2})+)\\s*$").matcher(Files.readString(log));
+            String last = null;
+            while (m.find()) {
+                last = m.group(1);
+            }
+            return Optional.ofNullable(last);
+        }
         Path leases = state.resolve("dhclient6.leases");
         if (client != Client.DHCLIENT || !Files.exists(leases)) {
             return Optional.empty();
         }
-        // dhclient writes a byte as a backslash and three octal digits, and the quote and backslash bytes escaped with a backslash
-        Matcher m = Pattern.compile("default-duid \"((?:\\\\.|[^\"\\\\])*)\"").matcher(Files.readString(leases));
+        // dhclient escapes non-printable bytes as \ooo and a backslash or quote as \\ or \"
+        Matcher m = Pattern.compile("default-duid \"((?:[^\"\\\\]|\\\\.)*)\";")
+            .matcher(Files.readString(leases, java.nio.charset.StandardCharsets.ISO_8859_1));
         if (!m.find()) {
             return Optional.empty();
         }
@@ -122,12 +154,11 @@ public final class Device implements AutoCloseable {
         StringBuilder hex = new StringBuilder();
         for (int i = 0; i < esc.length(); i++) {
             int b;
-            if (esc.charAt(i) == '\\' && i + 3 < esc.length() + 1 && Character.isDigit(esc.charAt(i + 1))) {
+            if (esc.charAt(i) == '\\' && i + 3 < esc.length() && esc.substring(i + 1, i + 4).matches("[0-7]{3}")) {
                 b = Integer.parseInt(esc.substring(i + 1, i + 4), 8);
                 i += 3;
             } else if (esc.charAt(i) == '\\' && i + 1 < esc.length()) {
-                b = esc.charAt(i + 1);
-                i += 1;
+                b = esc.charAt(++i);
             } else {
                 b = esc.charAt(i);
             }
@@ -159,14 +190,29 @@ public final class Device implements AutoCloseable {
                 "-lf", state.resolve("dhclient6.leases").toString(),
                 "-pf", state.resolve("dhclient6.pid").toString(),
                 "-sf", "/bin/true", "eth0");
-        } else {
-            Host.run(30, "ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
-                "mount -t tmpfs none /run/dhcpcd; dhcpcd -6 -k eth0", "dhcpcd-" + ns);
+        } else if (dhcpcd != null) {
+            // dhcpcd drops SIGALRM while it is busy with an exchange: ask again until it has released and exited
+            for (int attempt = 0; attempt < 10 && dhcpcd.isAlive(); attempt++) {
+                Host.run("kill", "-ALRM", Long.toString(dhcpcd.pid()));
+                try {
+                    dhcpcd.waitFor(3, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (dhcpcd.isAlive()) {
+                throw new IllegalStateException("dhcpcd in " + ns + " did not release within 30 s");
+            }
+            dhcpcd = null;
         }
     }
 
     @Override
     public void close() {
+        if (dhcpcd != null) {
+            dhcpcd.destroyForcibly();
+        }
         Host.sweepOne(ns, hostVeth);
     }
 }
