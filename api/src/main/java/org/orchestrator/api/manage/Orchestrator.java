@@ -82,4 +82,15 @@ public interface Orchestrator {
 
     /** @return counters and the lease-to-ready histogram since core started */
     Statistics statistics();
+
+    /**
+     * The warm pools of spare instances, one per policy (provider, network, image, limits).
+     * Added in 1.1; the default returns an empty list (no pools).
+     *
+     * @return one view per configured pool, empty when pooling is disabled
+     * @since 1.1
+     */
+    default List<PoolView> pool() {
+        return List.of();
+    }
 }

@@ -2,7 +2,7 @@
  * Provider contracts of the Orchestrator platform. See {@code docs/architecture.md}.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.orchestrator.api.provider;
 
 import org.osgi.annotation.bundle.Export;

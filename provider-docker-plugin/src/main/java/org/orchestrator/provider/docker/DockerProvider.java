@@ -1,5 +1,6 @@
 package org.orchestrator.provider.docker;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -45,6 +46,7 @@ import org.orchestrator.api.provider.InstanceChangeSink;
 import org.orchestrator.api.provider.InstanceSpec;
 import org.orchestrator.api.provider.InstanceState;
 import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.api.provider.PoolingProvider;
 import org.orchestrator.api.provider.ProviderException;
 import org.orchestrator.api.provider.ResourceLimits;
 import org.orchestrator.api.provider.VirtualizationProvider;
@@ -60,7 +62,7 @@ import org.slf4j.LoggerFactory;
  * parallel. {@link #start()} starts the {@link DaemonMonitor} that follows the daemon's event
  * stream and reports to the {@link InstanceChangeSink}; {@link #close()} stops it.
  */
-public final class DockerProvider implements VirtualizationProvider, AutoCloseable {
+public final class DockerProvider implements VirtualizationProvider, PoolingProvider, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DockerProvider.class);
 
@@ -164,6 +166,53 @@ public final class DockerProvider implements VirtualizationProvider, AutoCloseab
             LOG.info("provider {} provisioned instance {} for client {} as container {} ({})", name(),
                 spec.instanceId(), spec.client(), instance.name(), shortId(containerId));
             return instance;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Writes the client's identity files ({@link IdentityArchive}) into the running spare through
+     * the Docker archive API and renames the container to {@code orch-<instance>.<DUID tail>}, so
+     * that {@code docker ps} shows whose it is. The labels stay those of the spare (Docker cannot
+     * change them); core's store holds the binding.
+     */
+    @Override
+    public Instance personalise(InstanceSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        if (UNASSIGNED.equals(spec.client())) {
+            throw new ProviderException("personalise needs a real client, not the placeholder", false);
+        }
+        String action = "personalise instance " + spec.instanceId();
+        ReentrantLock lock = lockFor(spec.instanceId());
+        lock.lock();
+        try {
+            Container c = require(spec.instanceId(), action);
+            if (!"running".equals(lower(c.getState()))) {
+                throw new ProviderException("instance " + spec.instanceId() + " is " + lower(c.getState())
+                    + ", not running; it cannot be personalised", false);
+            }
+            byte[] tar = IdentityArchive.tar(IdentityArchive.files(spec), Instant.now().getEpochSecond());
+            try (InputStream in = new ByteArrayInputStream(tar)) {
+                docker.copyArchiveToContainerCmd(c.getId()).withRemotePath("/").withTarInputStream(in).exec();
+            } catch (IOException e) {
+                throw new ProviderException("could not " + action + ": " + e.getMessage(), true, e);
+            } catch (RuntimeException e) {
+                throw errors.translate(action, e);
+            }
+            String hex = spec.client().hex();
+            String newName = Labels.NAME_PREFIX + spec.instanceId() + "." + hex.substring(Math.max(0, hex.length() - 12));
+            String current = c.getNames() == null || c.getNames().length == 0 ? "" : stripSlash(c.getNames()[0]);
+            if (!newName.equals(current)) {
+                try {
+                    docker.renameContainerCmd(c.getId()).withName(newName).exec();
+                } catch (RuntimeException e) {
+                    throw errors.translate(action, e);
+                }
+            }
+            LOG.info("provider {} personalised spare {} for client {} as container {} ({})", name(), spec.instanceId(),
+                spec.client(), newName, shortId(c.getId()));
+            return instanceOf(inspectContainer(c.getId(), action));
         } finally {
             lock.unlock();
         }

@@ -120,6 +120,13 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
 
         @AttributeDefinition(description = "Failures after which a client stays FAILED until the next event or pass", min = "1")
         int maxAttempts() default 10;
+
+        @AttributeDefinition(description = "Spare instances kept started per policy (provider, network, image, limits)"
+            + " for providers that support pooling; 0 disables the warm pool", min = "0", max = "256")
+        int poolSize() default 0;
+
+        @AttributeDefinition(description = "Spare instances created at once while the warm pool refills", min = "1", max = "32")
+        int poolRefillConcurrency() default 2;
     }
 
     private final PluginRegistry registry = new PluginRegistry();
@@ -149,6 +156,8 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
             .retryBase(Duration.ofMillis(Math.max(1, c.retryBaseMillis())))
             .retryMax(Duration.ofSeconds(Math.max(1, c.retryMaxSeconds())))
             .maxAttempts(Math.max(1, c.maxAttempts()))
+            .poolSize(Math.max(0, Math.min(256, c.poolSize())))
+            .poolRefillConcurrency(Math.max(1, Math.min(32, c.poolRefillConcurrency())))
             .build();
     }
 
@@ -378,5 +387,10 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
     @Override
     public Statistics statistics() {
         return engine.statistics();
+    }
+
+    @Override
+    public java.util.List<org.orchestrator.api.manage.PoolView> pool() {
+        return engine.pool();
     }
 }

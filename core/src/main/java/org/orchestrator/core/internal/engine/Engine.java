@@ -44,6 +44,7 @@ import org.orchestrator.api.manage.LeaseStatus;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.api.manage.OrchestratorException;
 import org.orchestrator.api.manage.OrchestratorException.Reason;
+import org.orchestrator.api.manage.PoolView;
 import org.orchestrator.api.manage.ReconcileReport;
 import org.orchestrator.api.manage.Statistics;
 import org.orchestrator.api.network.AttachRequest;
@@ -56,10 +57,12 @@ import org.orchestrator.api.provider.InstanceChangeSink;
 import org.orchestrator.api.provider.InstanceSpec;
 import org.orchestrator.api.provider.InstanceState;
 import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.api.provider.PoolingProvider;
 import org.orchestrator.api.provider.ProviderException;
 import org.orchestrator.api.provider.VirtualizationProvider;
 import org.orchestrator.core.internal.store.ClientRecord;
 import org.orchestrator.core.internal.store.InstanceRecord;
+import org.orchestrator.core.internal.store.PoolMemberRecord;
 import org.orchestrator.core.internal.store.Store;
 import org.orchestrator.core.internal.store.StoreException;
 import org.slf4j.Logger;
@@ -94,6 +97,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private final ThreadPoolExecutor passRunner;
     private volatile long passRetryMillis = FIRST_PASS_RETRY.toMillis();
     private final SerialExecutor serial;
+    private final WarmPool warmPool;
     private final Map<Duid, Pending> pending = new HashMap<>(); // guarded by itself
     private final Map<Duid, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
     private final Object leaseLock = new Object();
@@ -130,6 +134,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             new ThreadPoolExecutor.DiscardPolicy());
         this.passRunner.allowCoreThreadTimeOut(true);
         this.serial = new SerialExecutor(pool);
+        this.warmPool = new WarmPool(store, registry, metrics, clock, () -> this.policy, scheduler);
         registry.onChange(() -> schedulePass(Duration.ofMillis(200)));
     }
 
@@ -159,6 +164,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             pool.setCorePoolSize(newPolicy.concurrency());
             pool.setMaximumPoolSize(newPolicy.concurrency());
         }
+        warmPool.updatePolicy(newPolicy);
         if (!old.reconcileInterval().equals(newPolicy.reconcileInterval())) {
             reschedulePeriodic();
         }
@@ -209,6 +215,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     @Override
     public void close() {
         closed = true;
+        warmPool.close();
         scheduler.shutdownNow();
         passRunner.shutdownNow();
         pool.shutdownNow();
@@ -269,6 +276,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         String why = reason == null ? "" : reason;
         execute(() -> {
             Optional<InstanceRecord> inst = store.transaction(tx -> tx.instance(instanceId));
+            if (inst.isEmpty() && warmPool.changed(provider, instanceId, state)) {
+                return;
+            }
             if (inst.isEmpty()) {
                 LOG.debug("change of unknown instance {} ignored; the next pass removes orphans", instanceId);
                 return;
@@ -411,6 +421,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         private final List<String> actions = new ArrayList<>();
         private ClientRecord c;
         private InstanceRecord inst;
+        private boolean claimedSpare;
 
         ClientReconciler(Duid duid, Hints hints) {
             this.duid = duid;
@@ -524,8 +535,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 return;
             }
             try {
-                if (inst == null && !createInstance(providerName, networkName)) {
+                if (inst == null && !createInstance(providerName, networkName, provider)) {
                     return;
+                }
+                if (claimedSpare) {
+                    personalise(provider);
                 }
                 boolean fresh = ensureRunning(provider);
                 Attachment attachment = ensureAttached(provider, attacher, fresh);
@@ -560,7 +574,31 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
         }
 
-        private boolean createInstance(String providerName, String networkName) {
+        /**
+         * Writes the client's identity into the spare it claimed. When that fails the spare is
+         * destroyed and the instance is provisioned afresh under the same id (a pool miss).
+         */
+        private void personalise(VirtualizationProvider provider) {
+            claimedSpare = false;
+            try {
+                ((PoolingProvider) provider).personalise(spec());
+                appendEvent("PERSONALISED", "spare " + inst.id() + " personalised for " + duid);
+            } catch (RuntimeException e) {
+                LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
+                    e.getMessage());
+                metrics.increment("pool.miss");
+                try {
+                    provider.destroy(inst.id());
+                } catch (RuntimeException destroyFailed) {
+                    LOG.debug("spare {} not destroyed: {}", inst.id(), destroyFailed.getMessage());
+                }
+                updateInstance(inst.withProviderState(null, null), "POOL_FALLBACK", "spare " + inst.id()
+                    + " could not be personalised (" + e.getMessage() + "); provisioning instead");
+            }
+        }
+
+        private boolean createInstance(String providerName, String networkName, VirtualizationProvider provider) {
+            boolean pooled = warmPool.enabledFor(providerName, networkName, provider);
             synchronized (creationLock) {
                 if (p.maxInstances() > 0) {
                     long live = store.transaction(tx -> tx.countLiveInstances());
@@ -574,21 +612,43 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 InstanceRecord created = new InstanceRecord(id, duid, providerName, null, networkName, p.image(), null, null,
                     now, expires, null);
                 // The id is stored before the provider is called: after a crash the next pass finds the instance by it.
+                // A claimed spare's row is deleted in the same transaction that makes it the client's instance.
+                PoolMemberRecord[] spare = new PoolMemberRecord[1];
+                InstanceRecord[] made = new InstanceRecord[1];
                 ClientRecord next = store.transaction(tx -> {
+                    spare[0] = pooled ? warmPool.take(tx, providerName, networkName).orElse(null) : null;
+                    InstanceRecord rec = spare[0] == null ? created : new InstanceRecord(spare[0].id(), duid, providerName,
+                        spare[0].providerRef(), networkName, spare[0].image(), InstanceState.RUNNING, null, now, expires, null);
                     ClientRecord fresh = tx.clientForUpdate(duid).orElse(c);
                     Instant at = clock.instant();
-                    ClientRecord updated = fresh.toBuilder().instanceId(id).state(ClientState.PROVISIONING, at).reason(null)
+                    ClientRecord updated = fresh.toBuilder().instanceId(rec.id()).state(ClientState.PROVISIONING, at).reason(null)
                         .updatedAt(at).build();
-                    tx.saveInstance(created);
+                    tx.saveInstance(rec);
                     tx.saveClient(updated);
-                    tx.appendEvent("STATE", duid, id, c.state() + " -> PROVISIONING: new instance " + id + " on "
-                        + providerName + (networkName == null ? "" : ", network " + networkName));
+                    if (spare[0] != null) {
+                        tx.appendEvent("CLAIMED", duid, rec.id(), "claimed spare " + rec.id() + " (" + rec.providerRef()
+                            + ") of pool " + spare[0].poolKey() + " at " + providerName);
+                    }
+                    tx.appendEvent("STATE", duid, rec.id(), c.state() + " -> PROVISIONING: " + (spare[0] == null ? "new" : "pooled")
+                        + " instance " + rec.id() + " on " + providerName + (networkName == null ? "" : ", network " + networkName));
+                    made[0] = rec;
                     return updated;
                 });
-                inst = created;
+                inst = made[0];
                 c = next;
                 notifyState();
-                actions.add(duid + ": created instance " + id);
+                if (spare[0] != null) {
+                    claimedSpare = true;
+                    metrics.increment("pool.hit");
+                    warmPool.claimed(spare[0]);
+                    actions.add(duid + ": claimed spare " + inst.id());
+                } else {
+                    if (pooled) {
+                        metrics.increment("pool.miss");
+                        warmPool.refill();
+                    }
+                    actions.add(duid + ": created instance " + id);
+                }
                 return true;
             }
         }
@@ -882,6 +942,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             try {
                 clients = store.transaction(tx -> tx.clients());
                 store.transaction(tx -> tx.liveInstances()).forEach(i -> liveIds.add(i.id()));
+                store.transaction(tx -> tx.poolMembers()).forEach(m -> liveIds.add(m.id()));
             } catch (RuntimeException e) {
                 throw new OrchestratorException(Reason.UNAVAILABLE, "store unavailable, nothing reconciled: " + e.getMessage(), e);
             }
@@ -945,6 +1006,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 actions.addAll(done);
             }
             metrics.add("orphans.removed", orphans.get());
+            try {
+                actions.addAll(warmPool.check(instances));
+            } catch (RuntimeException e) {
+                actions.add("warm pool check failed: " + e.getMessage());
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             if (!actions.isEmpty()) {
                 LOG.info("reconciliation pass: {} clients, {} repaired, {} orphans removed in {} ms", clients.size(),
@@ -997,7 +1063,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
 
     private boolean stillOrphan(String instanceId) {
         // Re-read: the snapshot may predate a provisioning that stored the id and then created the instance.
-        return store.transaction(tx -> tx.instance(instanceId)).filter(InstanceRecord::live).isEmpty();
+        // A spare's row is written before the spare is created, so a spare made after the snapshot is no orphan either.
+        return store.transaction(tx -> tx.instance(instanceId).filter(InstanceRecord::live).isEmpty()
+            && !warmPool.isMember(tx, instanceId));
     }
 
     private List<String> destroyOrphan(String providerName, Instance i, AtomicInteger orphans) {
@@ -1239,7 +1307,16 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             byState = Map.of();
             live = 0;
         }
-        return metrics.snapshot(byState, live);
+        return metrics.snapshot(byState, live, warmPool.gauges());
+    }
+
+    @Override
+    public List<PoolView> pool() {
+        try {
+            return warmPool.views();
+        } catch (StoreException e) {
+            throw new OrchestratorException(Reason.UNAVAILABLE, "store unavailable: " + e.getMessage(), e);
+        }
     }
 
     /** @return how many full passes have completed since start (for tests) */

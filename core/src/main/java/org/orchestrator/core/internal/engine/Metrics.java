@@ -46,11 +46,12 @@ final class Metrics {
         }
     }
 
-    synchronized Statistics snapshot(Map<ClientState, Long> clientsByState, long instances) {
+    synchronized Statistics snapshot(Map<ClientState, Long> clientsByState, long instances, Map<String, Long> gauges) {
         Map<String, Long> c = new TreeMap<>();
         for (String name : List.of("lease.added", "lease.renewed", "lease.released", "lease.expired", "lease.rejected",
             "provision.ok", "provision.failed", "deprovision.ok", "deprovision.failed", "reconcile.runs",
-            "reconcile.repairs", "orphans.removed")) {
+            "reconcile.repairs", "orphans.removed", "pool.hit", "pool.miss", "pool.refill.ok", "pool.refill.failed",
+            "pool.refill.millis")) {
             c.put(name, 0L);
         }
         counters.forEach((k, v) -> c.put(k, v.sum()));
@@ -60,6 +61,6 @@ final class Metrics {
             running += b;
             cumulative.add(running);
         }
-        return new Statistics(c, clientsByState, instances, BOUNDS, cumulative, count, sumSeconds);
+        return new Statistics(c, clientsByState, instances, BOUNDS, cumulative, count, sumSeconds, gauges);
     }
 }

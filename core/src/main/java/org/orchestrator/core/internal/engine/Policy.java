@@ -19,7 +19,7 @@ import org.orchestrator.api.provider.ResourceLimits;
 public record Policy(List<Route> routes, String image, List<String> command, Map<String, String> environment,
                      ResourceLimits limits, boolean readOnlyRootFs, Duration instanceTtl, Duration releaseGrace,
                      int maxInstances, Duration reconcileInterval, int concurrency, Duration retryBase,
-                     Duration retryMax, int maxAttempts) {
+                     Duration retryMax, int maxAttempts, int poolSize, int poolRefillConcurrency) {
 
     /** The default image. */
     public static final String DEFAULT_IMAGE = "orchestrator/client:latest";
@@ -37,6 +37,9 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         requireNotNegative(retryMax, "retryMax");
         if (reconcileInterval.compareTo(Duration.ofMillis(100)) < 0) {
             throw new IllegalArgumentException("reconcile interval must be at least 100 ms");
+        }
+        if (poolSize < 0 || poolSize > 256 || poolRefillConcurrency < 1 || poolRefillConcurrency > 32) {
+            throw new IllegalArgumentException("poolSize must be 0..256 and poolRefillConcurrency 1..32");
         }
         if (maxInstances < 0 || concurrency < 1 || maxAttempts < 1) {
             throw new IllegalArgumentException("maxInstances must be >= 0, concurrency and maxAttempts >= 1");
@@ -157,6 +160,8 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         private Duration retryBase = Duration.ofSeconds(2);
         private Duration retryMax = Duration.ofSeconds(300);
         private int maxAttempts = 10;
+        private int poolSize;
+        private int poolRefillConcurrency = 2;
 
         private Builder() {
         }
@@ -195,10 +200,12 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         public Builder retryBase(Duration v) { retryBase = v; return this; }
         public Builder retryMax(Duration v) { retryMax = v; return this; }
         public Builder maxAttempts(int v) { maxAttempts = v; return this; }
+        public Builder poolSize(int v) { poolSize = v; return this; }
+        public Builder poolRefillConcurrency(int v) { poolRefillConcurrency = v; return this; }
 
         public Policy build() {
             return new Policy(routes, image, command, environment, limits, readOnlyRootFs, instanceTtl, releaseGrace,
-                maxInstances, reconcileInterval, concurrency, retryBase, retryMax, maxAttempts);
+                maxInstances, reconcileInterval, concurrency, retryBase, retryMax, maxAttempts, poolSize, poolRefillConcurrency);
         }
     }
 }

@@ -53,6 +53,7 @@ public final class JdbcStore implements Store {
         + " attempts, next_attempt_at, state_since, lease_at, ready_at, updated_at";
     private static final String INSTANCE_COLUMNS =
         "id, duid, provider, provider_ref, network, image, state, address, created_at, expires_at, destroyed_at";
+    private static final String POOL_COLUMNS = "id, pool_key, provider, network, image, provider_ref, state, created_at";
     private static final String EVENT_COLUMNS = "seq, logged_at, kind, duid, instance_id, message";
 
     private final Supplier<DataSource> dataSource;
@@ -142,7 +143,7 @@ public final class JdbcStore implements Store {
                 .dataSource(ds)
                 .resourceProvider(new NoResources())
                 .javaMigrationClassProvider(new NoClasses())
-                .javaMigrations(new V1__Schema())
+                .javaMigrations(new V1__Schema(), new V2__WarmPool())
                 .load();
             int applied = flyway.migrate().migrationsExecuted;
             if (applied > 0) {
@@ -251,6 +252,13 @@ public final class JdbcStore implements Store {
             rs.getString("provider_ref"), rs.getString("network"), rs.getString("image"),
             state == null ? null : InstanceState.valueOf(state), address(rs.getString("address")),
             Instant.ofEpochMilli(rs.getLong("created_at")), instant(rs, "expires_at"), instant(rs, "destroyed_at"));
+    }
+
+    private static PoolMemberRecord poolMember(ResultSet rs) throws SQLException {
+        String state = rs.getString("state");
+        return new PoolMemberRecord(rs.getString("id"), rs.getString("pool_key"), rs.getString("provider"),
+            rs.getString("network"), rs.getString("image"), rs.getString("provider_ref"),
+            state == null ? null : InstanceState.valueOf(state), Instant.ofEpochMilli(rs.getLong("created_at")));
     }
 
     private static EventRecord event(ResultSet rs) throws SQLException {
@@ -383,6 +391,35 @@ public final class JdbcStore implements Store {
                 update("INSERT INTO instance (duid, provider, provider_ref, network, image, state, address, created_at,"
                     + " expires_at, destroyed_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values, types);
             }
+        }
+
+        @Override
+        public List<PoolMemberRecord> poolMembers() {
+            return query("SELECT " + POOL_COLUMNS + " FROM pool_member ORDER BY created_at, id", JdbcStore::poolMember);
+        }
+
+        @Override
+        public Optional<PoolMemberRecord> poolMemberForUpdate(String id) {
+            return first(query("SELECT " + POOL_COLUMNS + " FROM pool_member WHERE id = ? FOR UPDATE", JdbcStore::poolMember, id));
+        }
+
+        @Override
+        public void savePoolMember(PoolMemberRecord r) {
+            Object[] values = {r.poolKey(), r.provider(), r.network(), r.image(), r.providerRef(),
+                r.state() == null ? null : r.state().name(), millis(r.createdAt()), r.id()};
+            int[] types = {Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR,
+                Types.BIGINT, Types.VARCHAR};
+            int n = update("UPDATE pool_member SET pool_key = ?, provider = ?, network = ?, image = ?, provider_ref = ?,"
+                + " state = ?, created_at = ? WHERE id = ?", values, types);
+            if (n == 0) {
+                update("INSERT INTO pool_member (pool_key, provider, network, image, provider_ref, state, created_at, id)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values, types);
+            }
+        }
+
+        @Override
+        public boolean deletePoolMember(String id) {
+            return update("DELETE FROM pool_member WHERE id = ?", new Object[] {id}, new int[] {Types.VARCHAR}) > 0;
         }
 
         @Override

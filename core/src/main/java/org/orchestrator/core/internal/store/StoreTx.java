@@ -73,4 +73,16 @@ public interface StoreTx {
     boolean insertAllocation(String network, String owner, Inet6Address address);
 
     void deleteAllocation(String network, String owner);
+
+    /** @return every spare of the warm pools, oldest first */
+    List<PoolMemberRecord> poolMembers();
+
+    /** Reads a spare and locks its row until the transaction ends. */
+    Optional<PoolMemberRecord> poolMemberForUpdate(String id);
+
+    /** Inserts or replaces a spare. */
+    void savePoolMember(PoolMemberRecord member);
+
+    /** @return whether a row was deleted */
+    boolean deletePoolMember(String id);
 }

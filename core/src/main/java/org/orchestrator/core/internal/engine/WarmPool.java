@@ -1,0 +1,444 @@
+package org.orchestrator.core.internal.engine;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+import org.orchestrator.api.manage.PoolView;
+import org.orchestrator.api.network.NetworkAttacher;
+import org.orchestrator.api.provider.Instance;
+import org.orchestrator.api.provider.InstanceSpec;
+import org.orchestrator.api.provider.InstanceState;
+import org.orchestrator.api.provider.PoolingProvider;
+import org.orchestrator.api.provider.VirtualizationProvider;
+import org.orchestrator.core.internal.store.PoolMemberRecord;
+import org.orchestrator.core.internal.store.Store;
+import org.orchestrator.core.internal.store.StoreTx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The warm pool: per policy target (provider, network, image, limits) it keeps
+ * {@link Policy#poolSize()} spare instances started, with the placeholder client
+ * {@link PoolingProvider#UNASSIGNED} and attached to no network, so no device reaches them.
+ *
+ * <p>Every spare has a {@code pool_member} row, written before the provider is asked to create it;
+ * the row is the arbiter of ownership: a claim (by the engine, in the same transaction that
+ * inserts the client's {@code instance} row) and a retirement both delete it, and only the one
+ * whose delete hit the row goes on. So a spare is never claimed twice, and a spare whose row is
+ * gone is an orphan that the full pass removes. Refills run on their own small thread pool
+ * ({@link Policy#poolRefillConcurrency()}), never on the reconciler's lanes. Thread-safe.
+ */
+final class WarmPool implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WarmPool.class);
+    private static final long RETRY_FIRST_MILLIS = 2000;
+    private static final long RETRY_MAX_MILLIS = 60_000;
+
+    /** One pool: where its spares run and the digest of what they run. */
+    record Target(String provider, String network, String key, String image) {
+    }
+
+    private final Store store;
+    private final PluginRegistry registry;
+    private final Metrics metrics;
+    private final Clock clock;
+    private final Supplier<Policy> policy;
+    private final ScheduledExecutorService scheduler;
+    private final ThreadPoolExecutor workers;
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final Map<String, AtomicLong> claimed = new ConcurrentHashMap<>();
+    private final AtomicLong lastRefillMillis = new AtomicLong();
+    private final Object refillLock = new Object();
+    private volatile long retryMillis = RETRY_FIRST_MILLIS;
+    private volatile boolean retryArmed;
+    private volatile boolean closed;
+
+    WarmPool(Store store, PluginRegistry registry, Metrics metrics, Clock clock, Supplier<Policy> policy,
+             ScheduledExecutorService scheduler) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        int n = policy.get().poolRefillConcurrency();
+        AtomicInteger count = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(n, n, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "orchestrator-pool-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.workers.allowCoreThreadTimeOut(true);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        workers.shutdownNow();
+    }
+
+    /** Applies a changed refill concurrency. */
+    void updatePolicy(Policy p) {
+        int n = p.poolRefillConcurrency();
+        if (n > workers.getMaximumPoolSize()) {
+            workers.setMaximumPoolSize(n);
+            workers.setCorePoolSize(n);
+        } else {
+            workers.setCorePoolSize(n);
+            workers.setMaximumPoolSize(n);
+        }
+    }
+
+    /** @return the digest naming the pool of a provider and network under a policy */
+    static String key(Policy p, String provider, String network) {
+        StringBuilder b = new StringBuilder();
+        b.append(provider).append('\n').append(network).append('\n').append(p.image()).append('\n')
+            .append(p.command()).append('\n').append(new TreeMap<>(p.environment())).append('\n')
+            .append(p.limits()).append('\n').append(p.readOnlyRootFs());
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JVM", e);
+        }
+    }
+
+    /** @return the pools the policy wants: one per route target, or the only provider and network without routes */
+    List<Target> targets() {
+        Policy p = policy.get();
+        if (p.poolSize() == 0) {
+            return List.of();
+        }
+        Set<List<String>> pairs = new LinkedHashSet<>();
+        if (p.routes().isEmpty()) {
+            Map<String, VirtualizationProvider> providers = registry.providers();
+            Map<String, NetworkAttacher> networks = registry.networks();
+            if (providers.size() == 1 && networks.size() == 1) {
+                pairs.add(List.of(providers.keySet().iterator().next(), networks.keySet().iterator().next()));
+            }
+        } else {
+            p.routes().forEach(r -> pairs.add(List.of(r.provider(), r.targetNetwork())));
+        }
+        List<Target> out = new ArrayList<>();
+        for (List<String> pair : pairs) {
+            out.add(new Target(pair.get(0), pair.get(1), key(p, pair.get(0), pair.get(1)), p.image()));
+        }
+        return out;
+    }
+
+    /** @return whether claims for this provider and network are served from a pool */
+    boolean enabledFor(String provider, String network, VirtualizationProvider service) {
+        Policy p = policy.get();
+        return p.poolSize() > 0 && service instanceof PoolingProvider
+            && targets().stream().anyMatch(t -> t.provider().equals(provider) && Objects.equals(t.network(), network));
+    }
+
+    /**
+     * Takes a ready spare of the pool inside the caller's transaction (the caller inserts the
+     * client's instance row in the same transaction). The row is locked and deleted, so a
+     * concurrent claim or retirement cannot take the same spare.
+     */
+    Optional<PoolMemberRecord> take(StoreTx tx, String provider, String network) {
+        String key = key(policy.get(), provider, network);
+        for (PoolMemberRecord m : tx.poolMembers()) {
+            if (m.poolKey().equals(key) && m.ready() && !inFlight.contains(m.id())) {
+                Optional<PoolMemberRecord> locked = tx.poolMemberForUpdate(m.id()).filter(PoolMemberRecord::ready);
+                if (locked.isPresent() && tx.deletePoolMember(m.id())) {
+                    return locked;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Counts a claim (after its transaction committed) and refills in the background. */
+    void claimed(PoolMemberRecord m) {
+        claimed.computeIfAbsent(m.poolKey(), k -> new AtomicLong()).incrementAndGet();
+        refill();
+    }
+
+    /** Creates spares until every pool has {@link Policy#poolSize()} (ready or starting). Returns at once. */
+    void refill() {
+        if (closed) {
+            return;
+        }
+        Policy p = policy.get();
+        List<PoolMemberRecord> toCreate = new ArrayList<>();
+        synchronized (refillLock) {
+            List<Target> targets = targets();
+            if (targets.isEmpty()) {
+                return;
+            }
+            List<PoolMemberRecord> members = store.transaction(StoreTx::poolMembers);
+            for (Target t : targets) {
+                VirtualizationProvider provider = registry.provider(t.provider());
+                if (!(provider instanceof PoolingProvider) || (t.network() != null && registry.network(t.network()) == null)) {
+                    continue; // declines pooling, or not here now: the pass after it (re)binds refills
+                }
+                long have = members.stream().filter(m -> m.poolKey().equals(t.key())).count();
+                for (long i = have; i < p.poolSize(); i++) {
+                    PoolMemberRecord m = new PoolMemberRecord(newSpareId(), t.key(), t.provider(), t.network(), t.image(),
+                        null, null, clock.instant());
+                    store.transaction(tx -> {
+                        tx.savePoolMember(m);
+                        return null;
+                    });
+                    inFlight.add(m.id());
+                    toCreate.add(m);
+                }
+            }
+        }
+        for (PoolMemberRecord m : toCreate) {
+            try {
+                workers.execute(() -> create(m));
+            } catch (RuntimeException e) {
+                inFlight.remove(m.id());
+                LOG.debug("pool closed; spare {} not created", m.id());
+            }
+        }
+    }
+
+    private void create(PoolMemberRecord m) {
+        long t0 = System.nanoTime();
+        VirtualizationProvider provider = registry.provider(m.provider());
+        try {
+            if (provider == null) {
+                throw new IllegalStateException("provider " + m.provider() + " went away");
+            }
+            Instance made = provider.provision(spec(m));
+            boolean kept = store.transaction(tx -> {
+                if (tx.poolMemberForUpdate(m.id()).isEmpty()) {
+                    return false;
+                }
+                tx.savePoolMember(m.withProviderState(made.providerRef(), made.state()));
+                return true;
+            });
+            long ms = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+            if (!kept) {
+                provider.destroy(m.id()); // retired while it was being made
+                return;
+            }
+            metrics.increment("pool.refill.ok");
+            metrics.add("pool.refill.millis", ms);
+            lastRefillMillis.set(ms);
+            retryMillis = RETRY_FIRST_MILLIS;
+            LOG.debug("spare {} of pool {} started at {} in {} ms", m.id(), m.poolKey(), m.provider(), ms);
+        } catch (RuntimeException | LinkageError e) {
+            metrics.increment("pool.refill.failed");
+            LOG.warn("spare {} of pool {} at {} could not be created: {}", m.id(), m.poolKey(), m.provider(), e.toString());
+            retire(m, "creation failed: " + e.getMessage());
+            retryLater();
+        } finally {
+            inFlight.remove(m.id());
+        }
+    }
+
+    private void retryLater() {
+        if (closed || retryArmed) {
+            return;
+        }
+        retryArmed = true;
+        long delay = retryMillis;
+        retryMillis = Math.min(RETRY_MAX_MILLIS, delay * 2);
+        try {
+            scheduler.schedule(() -> {
+                retryArmed = false;
+                refill();
+            }, delay, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            retryArmed = false;
+        }
+    }
+
+    private InstanceSpec spec(PoolMemberRecord m) {
+        Policy p = policy.get();
+        Map<String, String> env = new LinkedHashMap<>(p.environment());
+        env.put("ORCHESTRATOR_CLIENT", PoolingProvider.UNASSIGNED.value());
+        String hostname = "spare-" + m.id().substring(2);
+        env.put("ORCHESTRATOR_HOSTNAME", hostname);
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(PoolingProvider.POOL_LABEL, m.poolKey());
+        if (m.network() != null) {
+            labels.put("orchestrator.network", m.network());
+        }
+        return new InstanceSpec(m.id(), PoolingProvider.UNASSIGNED, m.image(), p.command(), env, labels, p.limits(),
+            p.readOnlyRootFs(), hostname);
+    }
+
+    /**
+     * Removes a spare: deletes its row (if this call wins it), then destroys it at the provider.
+     *
+     * @return whether this call removed it
+     */
+    boolean retire(PoolMemberRecord m, String why) {
+        boolean mine;
+        try {
+            mine = store.transaction(tx -> tx.deletePoolMember(m.id()));
+        } catch (RuntimeException e) {
+            LOG.warn("spare {} not retired, store unavailable: {}", m.id(), e.getMessage());
+            return false;
+        }
+        if (!mine) {
+            return false;
+        }
+        VirtualizationProvider provider = registry.provider(m.provider());
+        try {
+            if (provider != null) {
+                provider.destroy(m.id());
+            }
+        } catch (RuntimeException e) {
+            // The row is gone, so the next full pass removes it as an orphan.
+            LOG.warn("spare {} at {} not destroyed: {}", m.id(), m.provider(), e.getMessage());
+        }
+        store.transaction(tx -> {
+            tx.appendEvent("POOL_RETIRED", null, m.id(), "spare " + m.id() + " of pool " + m.poolKey() + " at "
+                + m.provider() + " removed: " + why);
+            return null;
+        });
+        return true;
+    }
+
+    /**
+     * Checks every spare against a listing of the providers (from a full pass): spares of a
+     * policy no longer wanted, and spares that died or vanished, are removed; spares left
+     * half-made by a restart are adopted when they run, else removed. Then refills.
+     *
+     * @param listed instances by provider name and instance id; a provider missing from it is not judged
+     * @return what was done, for the pass report
+     */
+    List<String> check(Map<String, Map<String, Instance>> listed) {
+        List<String> actions = new ArrayList<>();
+        Set<String> wanted = new LinkedHashSet<>();
+        targets().forEach(t -> wanted.add(t.key()));
+        for (PoolMemberRecord m : store.transaction(StoreTx::poolMembers)) {
+            if (inFlight.contains(m.id())) {
+                continue;
+            }
+            Map<String, Instance> byId = listed.get(m.provider());
+            if (!wanted.contains(m.poolKey())) {
+                if (registry.provider(m.provider()) != null && retire(m, "its policy changed or pooling is off")) {
+                    actions.add("retired spare " + m.id() + " (policy changed)");
+                }
+                continue;
+            }
+            if (byId == null) {
+                continue;
+            }
+            Instance actual = byId.get(m.id());
+            if (actual != null && actual.state() == InstanceState.RUNNING) {
+                if (!m.ready()) {
+                    store.transaction(tx -> {
+                        if (tx.poolMemberForUpdate(m.id()).isPresent()) {
+                            tx.savePoolMember(m.withProviderState(actual.providerRef(), actual.state()));
+                        }
+                        return null;
+                    });
+                    actions.add("adopted spare " + m.id());
+                }
+                continue;
+            }
+            if (retire(m, actual == null ? "missing at the provider" : "it is " + actual.state())) {
+                actions.add("replaced spare " + m.id() + " (" + (actual == null ? "missing" : actual.state()) + ")");
+            }
+        }
+        refill();
+        return actions;
+    }
+
+    /** A provider reports a change of one of its instances: a spare that stopped running is replaced. */
+    boolean changed(String provider, String instanceId, InstanceState state) {
+        Optional<PoolMemberRecord> m = store.transaction(StoreTx::poolMembers).stream()
+            .filter(x -> x.id().equals(instanceId) && x.provider().equals(provider)).findFirst();
+        if (m.isEmpty()) {
+            return false;
+        }
+        if (state != InstanceState.RUNNING && !inFlight.contains(instanceId)) {
+            retire(m.get(), "provider reports " + state);
+            refill();
+        }
+        return true;
+    }
+
+    /** @return whether the id is a spare of a pool (a row exists) */
+    boolean isMember(StoreTx tx, String id) {
+        return tx.poolMembers().stream().anyMatch(m -> m.id().equals(id));
+    }
+
+    /** @return one view per wanted pool, plus pools of spares still to be retired */
+    List<PoolView> views() {
+        Policy p = policy.get();
+        List<PoolMemberRecord> members = store.transaction(StoreTx::poolMembers);
+        Map<String, PoolView> out = new LinkedHashMap<>();
+        for (Target t : targets()) {
+            int ready = (int) members.stream().filter(m -> m.poolKey().equals(t.key()) && m.ready()).count();
+            int starting = (int) members.stream().filter(m -> m.poolKey().equals(t.key()) && !m.ready()).count();
+            out.put(t.key(), new PoolView(t.provider(), t.network(), t.image(), t.key(), p.poolSize(), ready, starting,
+                claimedOf(t.key())));
+        }
+        for (PoolMemberRecord m : members) {
+            if (!out.containsKey(m.poolKey())) {
+                int ready = (int) members.stream().filter(x -> x.poolKey().equals(m.poolKey()) && x.ready()).count();
+                int starting = (int) members.stream().filter(x -> x.poolKey().equals(m.poolKey()) && !x.ready()).count();
+                out.put(m.poolKey(), new PoolView(m.provider(), m.network(), m.image(), m.poolKey(), 0, ready, starting,
+                    claimedOf(m.poolKey())));
+            }
+        }
+        return List.copyOf(out.values());
+    }
+
+    private long claimedOf(String key) {
+        AtomicLong a = claimed.get(key);
+        return a == null ? 0 : a.get();
+    }
+
+    /** @return gauges for the statistics */
+    Map<String, Long> gauges() {
+        long ready = 0;
+        long starting = 0;
+        try {
+            for (PoolMemberRecord m : store.transaction(StoreTx::poolMembers)) {
+                if (m.ready()) {
+                    ready++;
+                } else {
+                    starting++;
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("pool gauges unavailable: {}", e.getMessage());
+        }
+        return Map.of("pool.ready", ready, "pool.starting", starting, "pool.refill.last.millis", lastRefillMillis.get(),
+            "pool.size", (long) policy.get().poolSize());
+    }
+
+    private static String newSpareId() {
+        return "i-" + Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
+    }
+
+    /** @return the time now (for claims) */
+    Instant now() {
+        return clock.instant();
+    }
+}
