@@ -57,6 +57,13 @@ public final class PrometheusText {
             sample(out, "orchestrator_clients", "state", state.name(), statistics.clientsByState().getOrDefault(state, 0L));
         }
 
+        if (!statistics.gauges().isEmpty()) {
+            header(out, "orchestrator_gauge", "gauge", "Current values kept by core, by name (e.g. pool.ready).");
+            for (Map.Entry<String, Long> e : new TreeMap<>(statistics.gauges()).entrySet()) {
+                sample(out, "orchestrator_gauge", "name", e.getKey(), e.getValue());
+            }
+        }
+
         header(out, "orchestrator_instances", "gauge", "Live instances.");
         out.append("orchestrator_instances ").append(statistics.instances()).append('\n');
 

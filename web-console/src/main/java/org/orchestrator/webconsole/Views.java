@@ -14,6 +14,7 @@ import org.orchestrator.api.manage.ClientView;
 import org.orchestrator.api.manage.ComponentKind;
 import org.orchestrator.api.manage.ComponentView;
 import org.orchestrator.api.manage.EventRecord;
+import org.orchestrator.api.manage.PoolView;
 import org.orchestrator.api.manage.Health;
 import org.orchestrator.api.manage.InstanceView;
 import org.orchestrator.api.manage.ReconcileReport;
@@ -88,6 +89,19 @@ public final class Views {
         m.put("bundleState", c.bundleState());
         m.put("available", c.available());
         m.put("detail", c.detail());
+        return m;
+    }
+
+    public static Map<String, Object> pool(PoolView p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("provider", p.provider());
+        m.put("network", p.network());
+        m.put("image", p.image());
+        m.put("poolKey", p.poolKey());
+        m.put("size", p.size());
+        m.put("ready", p.ready());
+        m.put("starting", p.starting());
+        m.put("claimed", p.claimed());
         return m;
     }
 

@@ -57,6 +57,13 @@ public final class FakeOrchestrator implements Orchestrator {
         Map.of(ClientState.READY, 1L, ClientState.FAILED, 1L), 1,
         List.of(0.5, 1.0, 5.0), List.of(0L, 1L, 2L), 2, 3.25);
 
+    public final List<org.orchestrator.api.manage.PoolView> pools = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public List<org.orchestrator.api.manage.PoolView> pool() {
+        return List.copyOf(pools);
+    }
+
     /** Alice READY with instance inst-alice; Bob FAILED without instance; Carol PENDING. */
     public static FakeOrchestrator standard() {
         FakeOrchestrator o = new FakeOrchestrator();

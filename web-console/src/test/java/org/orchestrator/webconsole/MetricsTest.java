@@ -68,6 +68,19 @@ class MetricsTest {
     }
 
     @Test
+    void poolCountersAndGaugesAreRendered() {
+        Statistics pool = new Statistics(Map.of("pool.hit", 5L, "pool.miss", 2L, "pool.refill.failed", 1L),
+            Map.of(ClientState.READY, 5L), 5, List.of(0.5), List.of(5L), 5, 1.5,
+            Map.of("pool.ready", 3L, "pool.starting", 0L, "pool.refill.last.millis", 540L));
+        List<Sample> samples = parse(PrometheusText.render(pool, null, true));
+        assertThat(value(samples, "orchestrator_events_total", Map.of("event", "pool.hit"))).isEqualTo(5);
+        assertThat(value(samples, "orchestrator_events_total", Map.of("event", "pool.miss"))).isEqualTo(2);
+        assertThat(value(samples, "orchestrator_failures_total", Map.of("operation", "pool.refill"))).isEqualTo(1);
+        assertThat(value(samples, "orchestrator_gauge", Map.of("name", "pool.ready"))).isEqualTo(3);
+        assertThat(value(samples, "orchestrator_gauge", Map.of("name", "pool.refill.last.millis"))).isEqualTo(540);
+    }
+
+    @Test
     void labelValuesAreEscapedAndEmptyStatisticsStillParse() {
         Statistics odd = new Statistics(Map.of("we\"ird\\name\nx", 1L), Map.of(ClientState.GONE, 2L), 0,
             List.of(), List.of(), 0, 0.0);

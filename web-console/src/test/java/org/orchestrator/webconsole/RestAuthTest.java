@@ -30,7 +30,7 @@ class RestAuthTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"clients", "clients/00:01:00:01:2c:5f:aa:bb:52:54:00:12:34:56", "instances", "instances/inst-alice",
-        "leases", "providers", "events", "metrics"})
+        "leases", "providers", "pool", "events", "metrics"})
     void readsNeedCredentialsAndTheViewerRole(String path) throws Exception {
         HttpResponse<String> anonymous = server.send(server.api(path).GET().build());
         assertThat(anonymous.statusCode()).isEqualTo(401);

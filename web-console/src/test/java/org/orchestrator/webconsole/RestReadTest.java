@@ -104,6 +104,24 @@ class RestReadTest {
     }
 
     @Test
+    void poolListsEveryPolicyPool() throws Exception {
+        assertThat(TestServer.json(server.get("pool"))).isEmpty();
+        server.orchestrator.pools.add(new org.orchestrator.api.manage.PoolView("docker", "lab0", "orchestrator/client:latest",
+            "0123456789abcdef", 3, 2, 1, 7));
+        try {
+            JsonNode pools = TestServer.json(server.get("pool"));
+            assertThat(pools).hasSize(1);
+            assertThat(pools.get(0).get("provider").asText()).isEqualTo("docker");
+            assertThat(pools.get(0).get("size").asInt()).isEqualTo(3);
+            assertThat(pools.get(0).get("ready").asInt()).isEqualTo(2);
+            assertThat(pools.get(0).get("starting").asInt()).isEqualTo(1);
+            assertThat(pools.get(0).get("claimed").asLong()).isEqualTo(7);
+        } finally {
+            server.orchestrator.pools.clear();
+        }
+    }
+
+    @Test
     void eventsHonourSinceAndLimitAndRejectNonsense() throws Exception {
         JsonNode recent = TestServer.json(server.get("events?limit=2"));
         assertThat(seqs(recent)).containsExactly(4L, 5L);

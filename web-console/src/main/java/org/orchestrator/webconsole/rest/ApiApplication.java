@@ -33,7 +33,7 @@ public final class ApiApplication {
 
     /** Every resource class, in the order of the OpenAPI document. */
     public static final List<Class<?>> RESOURCES = List.of(ClientsResource.class, InstancesResource.class,
-        LeasesResource.class, ProvidersResource.class, EventsResource.class, HealthResource.class,
+        LeasesResource.class, ProvidersResource.class, PoolResource.class, EventsResource.class, HealthResource.class,
         MetricsResource.class, ReconcileResource.class, LeaseEventsResource.class, MeResource.class,
         OpenApiResource.class);
 
@@ -66,7 +66,7 @@ public final class ApiApplication {
         config.register(new HeadersFilter());
 
         for (Object resource : List.of(new ClientsResource(orchestrator), new InstancesResource(orchestrator, operations, clock),
-            new LeasesResource(orchestrator), new ProvidersResource(orchestrator), new EventsResource(orchestrator),
+            new LeasesResource(orchestrator), new ProvidersResource(orchestrator), new PoolResource(orchestrator), new EventsResource(orchestrator),
             new HealthResource(orchestrator), new MetricsResource(orchestrator), new ReconcileResource(operations),
             new LeaseEventsResource(sink, clock), new MeResource(orchestrator, clock), new OpenApiResource())) {
             config.registerResources(bound(Resource.from(resource.getClass()), resource));
