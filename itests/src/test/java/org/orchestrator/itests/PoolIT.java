@@ -70,12 +70,7 @@ class PoolIT {
             "vethPrefix", "owp",
             "nftTable", "orch_wp_inst"));
         karaf.config("org.orchestrator.provider.docker-wp", Map.of("name", PROVIDER));
-        karaf.config("org.orchestrator.core", Map.of(
-            "routes", "wp-lan=" + PROVIDER + ",wp-inst",
-            "releaseGraceSeconds", "5",
-            "reconcileIntervalSeconds", "10",
-            "poolSize", Integer.toString(POOL),
-            "poolRefillConcurrency", "1"));
+        coreConfig(POOL);
         Duration boot = karaf.start(Duration.ofSeconds(120));
         System.out.printf("PoolIT: distribution booted in %d ms%n", boot.toMillis());
         api = new Http("http://127.0.0.1:" + karaf.httpPort() + "/orchestrator/api/v1/");
@@ -221,7 +216,7 @@ class PoolIT {
     @Test
     @Order(5)
     void poolSizeZeroRetiresTheSparesAndProvisionsAsBefore() throws Exception {
-        karaf.exec("config:edit org.orchestrator.core; config:property-set poolSize 0; config:update");
+        coreConfig(0);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!spareContainers().isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(300);
@@ -240,6 +235,15 @@ class PoolIT {
     }
 
     // ---------------------------------------------------------------------------------------
+
+    static void coreConfig(int poolSize) throws Exception {
+        karaf.config("org.orchestrator.core", Map.of(
+            "routes", "wp-lan=" + PROVIDER + ",wp-inst",
+            "releaseGraceSeconds", "5",
+            "reconcileIntervalSeconds", "10",
+            "poolSize", Integer.toString(poolSize),
+            "poolRefillConcurrency", "1"));
+    }
 
     static Device device(int n) throws Exception {
         Device d = Device.create(PREFIX + "-d" + n, PREFIX + "-d" + n + "h", DEVICE_BRIDGE, Device.Client.DHCLIENT,
