@@ -244,16 +244,44 @@ final class NetLab implements AutoCloseable {
                 break;
             }
         }
-        Matcher m = Pattern.compile("ia-na ([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})")
+        // dhclient prints the IAID as hex pairs, or as a quoted string (octal escapes) when all
+        // four bytes happen to be printable (its print_hex_or_string)
+        Matcher m = Pattern.compile("ia-na (?:([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})|\"((?:[^\"\\\\]|\\\\.)*)\")")
                 .matcher(Files.readString(leaseFile(ns), StandardCharsets.ISO_8859_1));
-        String last = null;
+        Long last = null;
         while (m.find()) {
-            last = m.group(1) + m.group(2) + m.group(3) + m.group(4);
+            if (m.group(1) != null) {
+                last = Long.parseLong(m.group(1) + m.group(2) + m.group(3) + m.group(4), 16);
+            } else {
+                long v = 0;
+                for (int b : unescape(m.group(5))) {
+                    v = (v << 8) | (b & 0xff);
+                }
+                last = v;
+            }
         }
         if (last == null) {
             throw new AssertionError("no ia-na in the lease file of " + ns);
         }
-        return Long.parseLong(last, 16);
+        return last;
+    }
+
+    /** The bytes of a dhclient quoted string: octal escapes {@code \ooo}, and {@code \x} for x. */
+    static int[] unescape(String esc) {
+        int[] out = new int[esc.length()];
+        int n = 0;
+        for (int i = 0; i < esc.length(); i++) {
+            char c = esc.charAt(i);
+            if (c == '\\' && i + 3 < esc.length() + 1 && Character.isDigit(esc.charAt(i + 1))) {
+                out[n++] = Integer.parseInt(esc.substring(i + 1, i + 4), 8);
+                i += 3;
+            } else if (c == '\\') {
+                out[n++] = esc.charAt(++i);
+            } else {
+                out[n++] = c;
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     @Override
