@@ -383,8 +383,11 @@ class EndToEndIT {
         assertThat(awaitHttp(t1, first.get("Address"))).contains(duid);
         Instant created = Instant.now();
 
-        awaitTrue("instance of " + duid + " destroyed by its TTL", () -> !instancesByClient().containsKey(duid)
-            || !first.get("ID").equals(instancesByClient().get(duid).get("ID")), Duration.ofSeconds(150));
+        awaitTrue("instance of " + duid + " destroyed by its TTL", () -> {
+            // one snapshot per poll: the instance may vanish between two reads
+            Map<String, String> now = instancesByClient().get(duid);
+            return now == null || !first.get("ID").equals(now.get("ID"));
+        }, Duration.ofSeconds(150));
         System.out.printf("EndToEndIT: TTL of 1 min ended the instance after %d s%n", Duration.between(created, Instant.now()).getSeconds());
         awaitTrue("container removed after the TTL", () -> !containers(PROVIDER).contains(container), Duration.ofSeconds(30));
         assertThat(t1.httpGet(first.get("Address"), 3)).isEmpty();
