@@ -133,6 +133,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         ReentrantLock lock = lockFor(spec.instanceId());
         lock.lock();
         try {
+            long t0 = System.nanoTime();
             Optional<Container> existing = find(spec.instanceId(), action);
             if (existing.isPresent()) {
                 Container c = existing.get();
@@ -153,8 +154,11 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                     return instanceOf(inspectContainer(c.getId(), action));
                 }
             }
+            long t1 = System.nanoTime();
             ensureImage(spec.image(), action);
+            long t2 = System.nanoTime();
             String containerId = create(spec, env, labels, action);
+            long t3 = System.nanoTime();
             try {
                 startContainer(containerId, "created", action);
             } catch (ProviderException e) {
@@ -162,9 +166,13 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                 remove(containerId, action);
                 throw e;
             }
+            long t4 = System.nanoTime();
             Instance instance = instanceOf(inspectContainer(containerId, action));
-            LOG.info("provider {} provisioned instance {} for client {} as container {} ({})", name(),
-                spec.instanceId(), spec.client(), instance.name(), shortId(containerId));
+            long t5 = System.nanoTime();
+            LOG.info("provider {} provisioned instance {} for client {} as container {} ({}) in {} ms"
+                + " (find {}, image {}, create {}, start {}, inspect {})", name(), spec.instanceId(), spec.client(),
+                instance.name(), shortId(containerId), millis(t0, t5), millis(t0, t1), millis(t1, t2), millis(t2, t3),
+                millis(t3, t4), millis(t4, t5));
             return instance;
         } finally {
             lock.unlock();
@@ -483,6 +491,10 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         } finally {
             ownActions.end(containerId, OwnActions.REMOVE);
         }
+    }
+
+    private static long millis(long fromNanos, long toNanos) {
+        return (toNanos - fromNanos) / 1_000_000;
     }
 
     private void ensureImage(String image, String action) {
