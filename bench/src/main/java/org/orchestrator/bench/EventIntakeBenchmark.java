@@ -70,7 +70,7 @@ public class EventIntakeBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         JdbcDataSource raw = new JdbcDataSource();
-        raw.setURL("jdbc:h2:mem:orch-bench-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+        raw.setURL(StoreComponent.tuned("jdbc:h2:mem:orch-bench-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1"));
         dataSource = StoreComponent.pooled(raw, 16);
         store = new JdbcStore(() -> dataSource, "h2:mem", Clock.systemUTC());
         PluginRegistry registry = new PluginRegistry();

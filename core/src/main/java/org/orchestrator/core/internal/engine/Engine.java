@@ -409,6 +409,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
 
     /** Reconciles one client; runs only on the client's serial lane. */
     private List<String> reconcileClient(Duid duid, Hints hints) {
+        metrics.increment("reconcile.clients");
         return new ClientReconciler(duid, hints).run();
     }
 

@@ -8,6 +8,7 @@ import java.util.Optional;
 import org.orchestrator.api.lease.Lease;
 import org.orchestrator.api.lease.LeaseEvent;
 import org.orchestrator.api.lease.LeaseEventType;
+import org.orchestrator.api.manage.ClientState;
 import org.orchestrator.api.manage.LeaseStatus;
 import org.orchestrator.core.internal.store.ClientRecord;
 import org.orchestrator.core.internal.store.StoreTx;
@@ -39,7 +40,13 @@ final class LeaseApplier {
             + (lease.network() == null ? "" : "/" + lease.network())
             + (lease.expiresAt() == null ? "" : ", expires " + lease.expiresAt());
         if (event.type() == LeaseEventType.ADDED || event.type() == LeaseEventType.RENEWED) {
-            checkAddressFree(lease);
+            boolean holdsIt = existing.isPresent() && existing.get().leaseStatus() == LeaseStatus.ACTIVE
+                && lease.address().equals(existing.get().address())
+                && (existing.get().leaseExpiresAt() == null || existing.get().leaseExpiresAt().isAfter(now));
+            if (!holdsIt) {
+                // A client renewing the unexpired lease it holds was checked when it got it: no other lease got it since.
+                checkAddressFree(lease);
+            }
             if (existing.isEmpty()) {
                 tx.saveClient(ClientRecord.create(lease.duid(), now).lease(lease).leaseStatus(LeaseStatus.ACTIVE)
                     .leaseChangedAt(now).leaseAt(now).updatedAt(now).build());
@@ -59,7 +66,7 @@ final class LeaseApplier {
                 // A replay or a renewal: only the expiry moves.
                 tx.saveClient(c.toBuilder().leaseExpiresAt(lease.expiresAt()).updatedAt(now).build());
                 tx.appendEvent(kind, lease.duid(), c.instanceId(), (event.type() == LeaseEventType.ADDED ? "replayed lease " : "renewed lease ") + what);
-                return c.leaseExpiresAt() == null ? lease.expiresAt() != null : !c.leaseExpiresAt().equals(lease.expiresAt());
+                return needsReconcileAfterRenewal(c, lease.expiresAt());
             }
             ClientRecord.Builder b = c.toBuilder().lease(lease).leaseStatus(LeaseStatus.ACTIVE).leaseChangedAt(now)
                 .attempts(0).nextAttemptAt(null).updatedAt(now);
@@ -95,6 +102,25 @@ final class LeaseApplier {
         tx.appendEvent(kind, lease.duid(), c.instanceId(), "lease " + what + " " + status.name().toLowerCase(Locale.ROOT)
             + "; grace period starts");
         return true;
+    }
+
+    /**
+     * A renewal of a READY client that only moves the expiry later needs no reconciliation now: the
+     * client's timer is armed at the old expiry (or earlier), and when it fires the reconciliation
+     * finds the lease still active and re-arms at the new expiry. dnsmasq reports every renewal and
+     * replays every lease on a SIGHUP, so this keeps a reconciliation (and its provider and network
+     * calls) off the path of most lease events.
+     */
+    static boolean needsReconcileAfterRenewal(ClientRecord c, Instant newExpiry) {
+        Instant old = c.leaseExpiresAt();
+        if (Objects.equals(old, newExpiry)) {
+            return false;
+        }
+        if (c.state() != ClientState.READY) {
+            return true;
+        }
+        // null = no expiry: a lease that used to run out now never does (the old timer still fires, harmlessly)
+        return old == null || (newExpiry != null && newExpiry.isBefore(old));
     }
 
     private void checkAddressFree(Lease lease) {

@@ -49,7 +49,7 @@ final class Metrics {
     synchronized Statistics snapshot(Map<ClientState, Long> clientsByState, long instances, Map<String, Long> gauges) {
         Map<String, Long> c = new TreeMap<>();
         for (String name : List.of("lease.added", "lease.renewed", "lease.released", "lease.expired", "lease.rejected",
-            "provision.ok", "provision.failed", "deprovision.ok", "deprovision.failed", "reconcile.runs",
+            "provision.ok", "provision.failed", "deprovision.ok", "deprovision.failed", "reconcile.runs", "reconcile.clients",
             "reconcile.repairs", "orphans.removed", "pool.hit", "pool.miss", "pool.refill.ok", "pool.refill.failed",
             "pool.refill.millis")) {
             c.put(name, 0L);

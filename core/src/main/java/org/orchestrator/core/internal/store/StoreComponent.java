@@ -82,7 +82,19 @@ public final class StoreComponent implements Store {
     /** Replaces {@code ${karaf.data}} with the system property (or {@code data} outside Karaf). */
     static String resolve(String jdbcUrl) {
         String u = jdbcUrl == null || jdbcUrl.isBlank() ? DEFAULT_URL : jdbcUrl.trim();
-        return u.replace("${karaf.data}", System.getProperty("karaf.data", "data"));
+        return tuned(u.replace("${karaf.data}", System.getProperty("karaf.data", "data")));
+    }
+
+    /**
+     * H2 keeps the parsed form of only 8 statements per connection by default; the store uses a few
+     * dozen distinct statements, so without a larger cache most of a transaction's time is spent
+     * parsing SQL. An explicit {@code QUERY_CACHE_SIZE} in the URL wins.
+     */
+    public static String tuned(String jdbcUrl) {
+        if (jdbcUrl.startsWith("jdbc:h2:") && !jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains(";QUERY_CACHE_SIZE=")) {
+            return jdbcUrl + ";QUERY_CACHE_SIZE=128";
+        }
+        return jdbcUrl;
     }
 
     static String driverFor(String jdbcUrl) {

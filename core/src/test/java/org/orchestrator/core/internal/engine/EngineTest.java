@@ -110,6 +110,52 @@ class EngineTest {
     }
 
     @Test
+    void aRenewalThatOnlyMovesTheExpiryLaterReconcilesNothingButTheLeaseStillRunsOutAtItsNewEnd() throws Exception {
+        h = new Harness(Harness.fastPolicy().build());
+        Instant start = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        Lease lease = Harness.lease(1, start.plusMillis(1500));
+        h.send(LeaseEventType.ADDED, lease);
+        ready(1);
+        long before = reconciliations();
+        for (int i = 1; i <= 5; i++) {
+            h.send(LeaseEventType.RENEWED, lease.withExpiresAt(start.plusMillis(1500 + i * 300L)));
+        }
+        Thread.sleep(300);
+        assertThat(reconciliations()).as("client reconciliations after renewals that only move the expiry later")
+            .isEqualTo(before);
+        // The timer armed at the first expiry fires, finds the lease renewed and re-arms at the new end.
+        Thread.sleep(Duration.between(Instant.now(), start.plusMillis(1900)).toMillis());
+        assertThat(h.client(1).orElseThrow().leaseStatus()).isEqualTo(LeaseStatus.ACTIVE);
+        assertThat(reconciliations()).isGreaterThan(before);
+        ClientView gone = h.await(1, c -> c.leaseStatus() == LeaseStatus.EXPIRED, "lease expired at its renewed end");
+        assertThat(Duration.between(start.plusMillis(3000), Instant.now()).toMillis()).isGreaterThanOrEqualTo(0);
+        assertThat(gone.leaseExpiresAt()).isEqualTo(start.plusMillis(3000));
+    }
+
+    @Test
+    void aRenewalThatShortensTheLeaseOrHitsAClientNotReadyIsReconciled() {
+        h = new Harness(Harness.fastPolicy().build());
+        Lease lease = Harness.lease(1);
+        h.send(LeaseEventType.ADDED, lease);
+        ready(1);
+        long before = reconciliations();
+        h.send(LeaseEventType.RENEWED, lease.withExpiresAt(lease.expiresAt().minusSeconds(60)));
+        h.await(1, c -> reconciliations() > before, "reconciled after a shorter lease");
+
+        h.provider.failNextProvision(new ProviderException("image not found", false));
+        Lease second = Harness.lease(2);
+        h.send(LeaseEventType.ADDED, second);
+        h.awaitState(2, ClientState.FAILED);
+        long failed = reconciliations();
+        h.send(LeaseEventType.RENEWED, second.withExpiresAt(second.expiresAt().plusSeconds(60)));
+        h.await(2, c -> reconciliations() > failed, "a FAILED client is reconciled on renewal");
+    }
+
+    private long reconciliations() {
+        return h.engine.statistics().counters().get("reconcile.clients");
+    }
+
+    @Test
     void anAddressHeldByAnotherActiveLeaseIsRejected() {
         h = new Harness(Harness.fastPolicy().build());
         Lease first = Harness.lease(1);

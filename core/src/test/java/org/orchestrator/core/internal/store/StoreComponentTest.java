@@ -13,7 +13,8 @@ class StoreComponentTest {
         String previous = System.getProperty("karaf.data");
         System.setProperty("karaf.data", "/opt/karaf/data");
         try {
-            assertThat(StoreComponent.resolve("")).isEqualTo("jdbc:h2:file:/opt/karaf/data/orchestrator/store;DB_CLOSE_ON_EXIT=FALSE");
+            assertThat(StoreComponent.resolve("")).isEqualTo("jdbc:h2:file:/opt/karaf/data/orchestrator/store;DB_CLOSE_ON_EXIT=FALSE"
+                + ";QUERY_CACHE_SIZE=128");
         } finally {
             if (previous == null) {
                 System.clearProperty("karaf.data");
@@ -25,6 +26,13 @@ class StoreComponentTest {
         assertThat(StoreComponent.driverFor("jdbc:postgresql://db/orch")).isEqualTo("org.postgresql.Driver");
         assertThatThrownBy(() -> StoreComponent.driverFor("jdbc:mysql://db/x?password=secret"))
             .isInstanceOf(IllegalArgumentException.class).message().doesNotContain("secret");
+    }
+
+    @Test
+    void h2GetsALargerStatementCacheUnlessTheUrlSetsOne() {
+        assertThat(StoreComponent.tuned("jdbc:h2:mem:x")).isEqualTo("jdbc:h2:mem:x;QUERY_CACHE_SIZE=128");
+        assertThat(StoreComponent.tuned("jdbc:h2:mem:x;query_cache_size=4")).isEqualTo("jdbc:h2:mem:x;query_cache_size=4");
+        assertThat(StoreComponent.tuned("jdbc:postgresql://db/orch")).isEqualTo("jdbc:postgresql://db/orch");
     }
 
     @Test
