@@ -423,6 +423,10 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         private ClientRecord c;
         private InstanceRecord inst;
         private boolean claimedSpare;
+        /** What the provider just said about {@link #inst} in this run (personalised), or null. */
+        private Instance known;
+        /** {@link #inst} was created in this run: the provider has never heard of its id. */
+        private boolean createdNow;
 
         ClientReconciler(Duid duid, Hints hints) {
             this.duid = duid;
@@ -582,7 +586,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         private void personalise(VirtualizationProvider provider) {
             claimedSpare = false;
             try {
-                ((PoolingProvider) provider).personalise(spec());
+                known = ((PoolingProvider) provider).personalise(spec());
                 appendEvent("PERSONALISED", "spare " + inst.id() + " personalised for " + duid);
             } catch (RuntimeException e) {
                 LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
@@ -593,6 +597,8 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 } catch (RuntimeException destroyFailed) {
                     LOG.debug("spare {} not destroyed: {}", inst.id(), destroyFailed.getMessage());
                 }
+                known = null;
+                createdNow = false;
                 updateInstance(inst.withProviderState(null, null), "POOL_FALLBACK", "spare " + inst.id()
                     + " could not be personalised (" + e.getMessage() + "); provisioning instead");
             }
@@ -644,6 +650,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     warmPool.claimed(spare[0]);
                     actions.add(duid + ": claimed spare " + inst.id());
                 } else {
+                    createdNow = true;
                     if (pooled) {
                         metrics.increment("pool.miss");
                         warmPool.refill();
@@ -656,12 +663,14 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
 
         /** @return whether the instance was (re)created or restarted, so its link must be set up again */
         private boolean ensureRunning(VirtualizationProvider provider) {
-            Instance actual = null;
+            // Asking the provider costs a round trip on the lease-to-ready path; skip it when this run
+            // already knows the answer (a spare just personalised, or an id the provider never saw).
+            Instance actual = known != null && known.id().equals(inst.id()) ? known : null;
             Map<String, Instance> listed = hints.instances().get(inst.provider());
-            if (listed != null) {
+            if (actual == null && listed != null) {
                 actual = listed.get(inst.id());
             }
-            if (actual == null) {
+            if (actual == null && !createdNow) {
                 actual = provider.inspect(inst.id()).orElse(null);
             }
             if (actual != null && (actual.state() == InstanceState.RUNNING)) {
