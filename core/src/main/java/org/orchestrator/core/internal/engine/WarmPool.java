@@ -55,6 +55,8 @@ final class WarmPool implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmPool.class);
     private static final long RETRY_FIRST_MILLIS = 2000;
+    /** How long a claim waits before its replacement is started. */
+    static final long REFILL_AFTER_CLAIM_MILLIS = 500;
     private static final long RETRY_MAX_MILLIS = 60_000;
 
     /** One pool: where its spares run and the digest of what they run. */
@@ -177,7 +179,13 @@ final class WarmPool implements AutoCloseable {
     /** Counts a claim (after its transaction committed) and refills in the background. */
     void claimed(PoolMemberRecord m) {
         claimed.computeIfAbsent(m.poolKey(), k -> new AtomicLong()).incrementAndGet();
-        refill();
+        // Starting the replacement at once would compete (CPU, the provider's daemon) with the
+        // personalising and attaching of the spare just claimed, which a device is waiting for.
+        try {
+            scheduler.schedule(this::refill, REFILL_AFTER_CLAIM_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.debug("refill after a claim not scheduled: {}", e.getMessage());
+        }
     }
 
     /** Creates spares until every pool has {@link Policy#poolSize()} (ready or starting). Returns at once. */
