@@ -42,7 +42,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     private static final long POLL_MS = 200;
 
     private final PipeworkSettings settings;
-    private final CommandRunner runner;
+    private final CountingRunner runner;
     private final AddressPool pool;
     private final NftIsolation isolation;
     private final DhcpClientSupervisor dhcp;
@@ -51,14 +51,14 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
 
     /**
      * @param settings the network's configuration
-     * @param runner   runs ip, bridge, sysctl, nsenter and nft
+     * @param runner   runs ip, sysctl, nsenter and nft
      * @param pool     the persistent address allocation (used in static mode, released in both)
      */
     public PipeworkAttacher(PipeworkSettings settings, CommandRunner runner, AddressPool pool) {
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.runner = Objects.requireNonNull(runner, "runner");
+        this.runner = new CountingRunner(Objects.requireNonNull(runner, "runner"));
         this.pool = Objects.requireNonNull(pool, "pool");
-        this.isolation = new NftIsolation(runner, settings);
+        this.isolation = new NftIsolation(this.runner, settings);
         this.dhcp = new DhcpClientSupervisor(settings.stateDirectory().resolve("dhcp"));
         this.records = new InstanceRecordStore(settings.stateDirectory().resolve("instances"));
     }
@@ -123,17 +123,32 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             throw new NetworkException("peer " + Addresses.text(peer) + " is a multicast address", false);
         }
         synchronized (lock) {
+            Stopwatch clock = new Stopwatch(System.nanoTime(), runner.count());
             String host = settings.hostInterface(id);
+            boolean triedFresh = false;
+            if (records.read(id).isEmpty()) {
+                // most likely a first attach: create at once and look at the host only when the link
+                // turns out to exist (the link's name is fixed, so creating it is the check)
+                Optional<Attachment> created = create(id, netns, peer, request, clock, true);
+                if (created.isPresent()) {
+                    return created.get();
+                }
+                triedFresh = true;
+            }
             Optional<HostLink> existing = hostLink(host);
             if (existing.isPresent()) {
                 LinkAlias alias = LinkAlias.parse(existing.get().alias()).orElse(null);
                 if (alias != null && !alias.sameInstance(settings.network(), id)) {
+                    if (triedFresh && settings.addressing() == Addressing.STATIC) {
+                        // the address the attempt allocated: a refused attach holds none
+                        release(id);
+                    }
                     throw new NetworkException("host interface " + host + " belongs to instance " + alias.instanceId()
                             + " on network " + alias.network() + ", not to " + id, false);
                 }
                 netns.requireExists();
                 if (alias != null && linkedInto(netns, existing.get().index())) {
-                    return repair(id, netns, peer, existing.get(), alias);
+                    return repair(id, netns, peer, existing.get(), alias, clock);
                 }
                 // the instance end is not in this namespace (the instance got a new one): start over,
                 // keeping the pool allocation so the address stays the same
@@ -144,7 +159,9 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                     isolation.revoke(Set.of(alias.address()), null);
                 }
             }
-            return create(id, netns, peer, request);
+            return create(id, netns, peer, request, clock, false)
+                    .orElseThrow(() -> new NetworkException("host interface " + host + " of " + id + " reappeared while it was"
+                            + " being created", true));
         }
     }
 
@@ -217,7 +234,16 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
 
     // ---------------------------------------------------------------- attach steps
 
-    private Attachment create(String id, NetnsTarget netns, Inet6Address peer, AttachRequest request) {
+    /**
+     * Creates the attachment: host side in one {@code ip -batch}, inside in {@code sysctl} and one
+     * {@code ip -batch}, then the nftables element. Rolls back what it did on failure.
+     *
+     * @param fresh whether the host link was not looked up first; then a name that exists already
+     *              is not a failure: the result is empty, the pool address stays allocated and
+     *              nothing else has been done
+     */
+    private Optional<Attachment> create(String id, NetnsTarget netns, Inet6Address peer, AttachRequest request, Stopwatch clock,
+                                        boolean fresh) {
         String host = settings.hostInterface(id);
         String inner = settings.interfaceName();
         String mtu = Integer.toString(settings.mtu());
@@ -229,38 +255,67 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 address = allocate(id);
                 undo.push(() -> release(id));
             }
-            List<String> add = new ArrayList<>(List.of("ip", "link", "add", host, "mtu", mtu, "type", "veth",
+            // the instance end is made inside the namespace under its final name: no rename, no
+            // temporary name in the host namespace
+            List<String> add = new ArrayList<>(List.of("link", "add", host, "mtu", mtu, "type", "veth",
                     "peer", "name", inner, "mtu", mtu));
             if (settings.macFor(id) != null) {
                 add.addAll(List.of("address", settings.macFor(id).value()));
             }
             add.addAll(List.of("netns", netns.ipNetns()));
-            runner.check(add.toArray(String[]::new));
-            undo.push(() -> deleteLink(host));
             LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
-            runner.check("ip", "link", "set", "dev", host, "alias", alias.encode());
-            plugIntoBridge(host);
-            configureInside(netns);
+            IpBatch hostSide = new IpBatch().line(add.toArray(String[]::new))
+                    .line("link", "set", "dev", host, "alias", alias.encode());
+            plugIntoBridge(hostSide, host);
+            CommandResult made;
+            try {
+                made = hostSide.run(runner, "ip", "-batch", "-");
+            } catch (NetworkException e) {
+                // timed out: how far it got is unknown
+                undo.push(() -> deleteUnlessForeign(host, id));
+                throw e;
+            }
+            if (!made.ok()) {
+                int failed = hostSide.failedLine(made);
+                if (failed > 1) {
+                    // line 1 made the link
+                    undo.push(() -> deleteLink(host));
+                } else if (failed == 0) {
+                    // ip did not say which line failed: how far it got is unknown
+                    undo.push(() -> deleteUnlessForeign(host, id));
+                } else if (fresh && made.stderr().contains("File exists")) {
+                    // nothing was made; the caller looks at the host (the name taken may also be the
+                    // instance end's, inside the namespace: then the second try fails for good)
+                    LOG.debug("instance {}: creating {} found a link of that name", id, host);
+                    return Optional.empty();
+                }
+                throw hostSide.failure(made);
+            }
+            undo.push(() -> deleteLink(host));
+            enableIpv6Inside(netns);
+            IpBatch inside = new IpBatch().line("link", "set", "dev", "lo", "up").line("link", "set", "dev", inner, "up");
             if (settings.addressing() == Addressing.STATIC) {
-                runner.check(netns.inside("ip", "-6", "addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(),
-                        "dev", inner, "nodad"));
+                inside.line("addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(), "dev", inner, "nodad");
+                routes(inside);
+                inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
             } else {
+                inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
                 undo.push(() -> dhcp.stop(id));
                 dhcp.ensure(id, netns, inner);
                 address = awaitDhcpAddress(id, netns);
                 runner.check("ip", "link", "set", "dev", host, "alias", alias.withAddress(address).encode());
+                routes(new IpBatch()).check(runner, netns.inside("ip", "-6", "-batch", "-"));
             }
-            route(netns);
             if (settings.isolation() && peer != null) {
-                ensureTable();
                 Pair pair = new Pair(peer, address);
-                isolation.allow(pair);
+                allow(pair);
                 undo.push(() -> isolation.revoke(Set.of(), pair));
             }
             records.write(new InstanceRecord(id, host, request.netns(), address, peer));
-            LOG.info("instance {} attached to network {} as {} via {} (peer {})", id, settings.network(),
-                    Addresses.text(address), host, peer == null ? "none" : Addresses.text(peer));
-            return attachment(id, host, address, peer);
+            LOG.info("instance {} attached to network {} as {} via {} (peer {}) in {} ms, {} command(s)", id, settings.network(),
+                    Addresses.text(address), host, peer == null ? "none" : Addresses.text(peer), clock.millis(),
+                    clock.commands(runner));
+            return Optional.of(attachment(id, host, address, peer));
         } catch (RuntimeException e) {
             rollback(id, undo, e);
             throw e instanceof NetworkException ne ? ne
@@ -268,22 +323,26 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
     }
 
-    private Attachment repair(String id, NetnsTarget netns, Inet6Address peer, HostLink link, LinkAlias alias) {
+    private Attachment repair(String id, NetnsTarget netns, Inet6Address peer, HostLink link, LinkAlias alias, Stopwatch clock) {
         String host = link.name();
+        String inner = settings.interfaceName();
         if (!settings.bridge().equals(link.master()) || link.isolated() != settings.isolation() || !link.up()) {
-            plugIntoBridge(host);
+            plugIntoBridge(new IpBatch(), host).check(runner, "ip", "-batch", "-");
         }
-        configureInside(netns);
+        enableIpv6Inside(netns);
+        IpBatch inside = new IpBatch().line("link", "set", "dev", "lo", "up").line("link", "set", "dev", inner, "up");
         Inet6Address address;
         if (settings.addressing() == Addressing.STATIC) {
             address = allocate(id);
-            runner.check(netns.inside("ip", "-6", "addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(),
-                    "dev", settings.interfaceName(), "nodad"));
+            inside.line("addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(), "dev", inner, "nodad");
+            routes(inside);
+            inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
         } else {
-            dhcp.ensure(id, netns, settings.interfaceName());
+            inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
+            dhcp.ensure(id, netns, inner);
             address = awaitDhcpAddress(id, netns);
+            routes(new IpBatch()).check(runner, netns.inside("ip", "-6", "-batch", "-"));
         }
-        route(netns);
         if (settings.isolation()) {
             ensureTable();
             Set<Inet6Address> stale = new HashSet<>();
@@ -305,8 +364,8 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
         records.write(new InstanceRecord(id, host, new NetnsHandle(netns.pid(), netns.path()),
                 address, peer));
-        LOG.info("instance {} was attached to network {} already; checked and repaired ({})", id, settings.network(),
-                Addresses.text(address));
+        LOG.info("instance {} was attached to network {} already; checked and repaired ({}) in {} ms, {} command(s)", id,
+                settings.network(), Addresses.text(address), clock.millis(), clock.commands(runner));
         return attachment(id, host, address, peer);
     }
 
@@ -322,31 +381,47 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         return attachments.stream().filter(a -> a.peer() != null).map(a -> new Pair(a.peer(), a.address())).toList();
     }
 
-    private void plugIntoBridge(String host) {
-        runner.check("ip", "link", "set", "dev", host, "master", settings.bridge());
-        // port isolation: isolated ports of one bridge cannot talk to each other, only to the host
-        runner.check("bridge", "link", "set", "dev", host, "isolated", settings.isolation() ? "on" : "off");
-        runner.check("ip", "link", "set", "dev", host, "up");
+    /**
+     * Adds the nftables element; when that fails because someone deleted the table, puts the table
+     * back with the pairs found on the host (this attachment's alias names its pair already).
+     */
+    private void allow(Pair pair) {
+        try {
+            isolation.allow(pair);
+        } catch (NetworkException e) {
+            if (isolation.installed()) {
+                throw e;
+            }
+            LOG.warn("nftables table inet {} is missing; reinstalling it", settings.nftTable());
+            isolation.install(pairsOf(list()));
+            isolation.allow(pair);
+        }
     }
 
-    private void configureInside(NetnsTarget netns) {
+    /** @return {@code batch} with the lines that put the host end on the bridge and up */
+    private IpBatch plugIntoBridge(IpBatch batch, String host) {
+        batch.line("link", "set", "dev", host, "master", settings.bridge());
+        // port isolation: isolated ports of one bridge cannot talk to each other, only to the host
+        batch.line("link", "set", "dev", host, "type", "bridge_slave", "isolated", settings.isolation() ? "on" : "off");
+        return batch.line("link", "set", "dev", host, "up");
+    }
+
+    private void enableIpv6Inside(NetnsTarget netns) {
         String inner = settings.interfaceName();
         // containers start with IPv6 disabled; DAD off so that the address is usable at once
         runner.check(netns.inside("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
                 "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf." + inner + ".disable_ipv6=0",
                 "net.ipv6.conf." + inner + ".accept_dad=0"));
-        runner.check(netns.inside("ip", "link", "set", "dev", "lo", "up"));
-        runner.check(netns.inside("ip", "link", "set", "dev", inner, "up"));
     }
 
-    private void route(NetnsTarget netns) {
+    /** @return {@code batch} with the instance's routes (for {@code ip -6}) */
+    private IpBatch routes(IpBatch batch) {
         String inner = settings.interfaceName();
         if (settings.addressing() == Addressing.DHCP) {
             // a DHCPv6 lease is a /128: the prefix must be made on-link for the gateway to be reachable
-            runner.check(netns.inside("ip", "-6", "route", "replace", Addresses.text(settings.prefix()), "dev", inner));
+            batch.line("route", "replace", Addresses.text(settings.prefix()), "dev", inner);
         }
-        runner.check(netns.inside("ip", "-6", "route", "replace", "default", "via", Addresses.text(settings.gateway()),
-                "dev", inner));
+        return batch.line("route", "replace", "default", "via", Addresses.text(settings.gateway()), "dev", inner);
     }
 
     private Inet6Address allocate(String id) {
@@ -502,6 +577,21 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
     }
 
+    /** Deletes the host link of {@code id} when it exists and its alias names no other instance. */
+    private void deleteUnlessForeign(String name, String id) {
+        Optional<HostLink> link = hostLink(name);
+        if (link.isEmpty()) {
+            return;
+        }
+        Optional<LinkAlias> alias = LinkAlias.parse(link.get().alias());
+        if (alias.isPresent() && !alias.get().sameInstance(settings.network(), id)) {
+            LOG.warn("not deleting {}: it belongs to instance {} on network {}", name, alias.get().instanceId(),
+                    alias.get().network());
+            return;
+        }
+        deleteLink(name);
+    }
+
     private Attachment attachment(String id, String host, Inet6Address address, Inet6Address peer) {
         return new Attachment(id, settings.network(), host, settings.interfaceName(), settings.macFor(id), address,
                 settings.prefix().length(), settings.gateway(), peer);
@@ -512,6 +602,38 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             return Identifiers.name(id);
         } catch (IllegalArgumentException e) {
             throw new NetworkException("invalid instance id: " + e.getMessage(), false, e);
+        }
+    }
+
+    /** Counts the commands each thread runs, for the attach log line. */
+    private static final class CountingRunner implements CommandRunner {
+        private final CommandRunner delegate;
+        private final ThreadLocal<long[]> count = ThreadLocal.withInitial(() -> new long[1]);
+
+        CountingRunner(CommandRunner delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CommandResult run(List<String> command, String stdin) {
+            count.get()[0]++;
+            return delegate.run(command, stdin);
+        }
+
+        /** @return how many commands the calling thread has run through this runner */
+        long count() {
+            return count.get()[0];
+        }
+    }
+
+    /** Where one attach started: time and commands run on its thread. */
+    private record Stopwatch(long startNanos, long startCommands) {
+        long millis() {
+            return (System.nanoTime() - startNanos) / 1_000_000;
+        }
+
+        long commands(CountingRunner runner) {
+            return runner.count() - startCommands;
         }
     }
 }

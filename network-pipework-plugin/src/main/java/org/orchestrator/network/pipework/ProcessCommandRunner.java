@@ -21,17 +21,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link CommandRunner} over {@link ProcessBuilder}: captures standard output and error, kills the
- * process when it outlives the timeout. Runs with {@code LC_ALL=C} so that outputs parse the
- * same on every host. Thread-safe.
+ * {@link CommandRunner} over {@link ProcessBuilder}: feeds standard input (when given), captures
+ * standard output and error, kills the process when it outlives the timeout (also while its input
+ * is being written). Runs with {@code LC_ALL=C} so that outputs parse the same on every host.
+ * Thread-safe.
  */
 public final class ProcessCommandRunner implements CommandRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProcessCommandRunner.class);
     private static final int MAX_CAPTURE = 1 << 20;
-    /** Readers block until the process closes its pipes; they must not share a small common pool. */
-    private static final ExecutorService READERS = Executors.newCachedThreadPool(task -> {
-        Thread thread = new Thread(task, "pipework-command-output");
+    /** Readers and writers block until the process closes its pipes; they must not share a small common pool. */
+    private static final ExecutorService PIPES = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "pipework-command-io");
         thread.setDaemon(true);
         return thread;
     });
@@ -64,17 +65,14 @@ public final class ProcessCommandRunner implements CommandRunner {
         } catch (IOException e) {
             throw new NetworkException("cannot run " + argv + ": " + e.getMessage(), false, e);
         }
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), READERS);
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), READERS);
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), PIPES);
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), PIPES);
+        if (stdin != null) {
+            // written by another thread: a process that does not read its input must not block this
+            // one past the timeout (a pipe holds only 64 KiB)
+            PIPES.execute(() -> feed(process, argv.get(0), stdin));
+        }
         try {
-            if (stdin != null) {
-                try (OutputStream in = process.getOutputStream()) {
-                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
-                } catch (IOException e) {
-                    // the process exited early; its exit code and stderr tell why
-                    LOG.debug("{} closed its input: {}", argv.get(0), e.getMessage());
-                }
-            }
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(2, TimeUnit.SECONDS);
@@ -87,6 +85,15 @@ public final class ProcessCommandRunner implements CommandRunner {
             throw new NetworkException("interrupted while running " + argv, true, e);
         } catch (ExecutionException | TimeoutException e) {
             throw new NetworkException("cannot read the output of " + argv + ": " + e.getMessage(), true, e);
+        }
+    }
+
+    private static void feed(Process process, String program, String stdin) {
+        try (OutputStream in = process.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // the process exited early or was killed; its exit code and stderr tell why
+            LOG.debug("{} closed its input: {}", program, e.getMessage());
         }
     }
 

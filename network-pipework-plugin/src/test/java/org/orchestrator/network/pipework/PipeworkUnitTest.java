@@ -11,7 +11,11 @@ import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Identifiers;
+import org.orchestrator.api.network.AttachRequest;
+import org.orchestrator.api.network.Attachment;
 import org.orchestrator.api.network.Ipv6Prefix;
 import org.orchestrator.api.network.NetworkException;
 import org.orchestrator.api.provider.NetnsHandle;
@@ -21,11 +25,16 @@ import org.orchestrator.network.pipework.NftIsolation.Pair;
 class PipeworkUnitTest {
 
     private static final Ipv6Prefix PREFIX = Ipv6Prefix.parse("fd00:70:1::/64");
+    private static final Inet6Address PEER = Identifiers.ipv6("fd00:70:ff::11");
 
     static PipeworkSettings settings(Addressing addressing) {
+        return settings(addressing, Path.of("/tmp/orch-pw-unit"));
+    }
+
+    static PipeworkSettings settings(Addressing addressing, Path stateDirectory) {
         return new PipeworkSettings("net-a", "opw-br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX), "eth1", 1500,
                 MacScheme.HASH, addressing, true, "opw-dev0", Ipv6Prefix.parse("fd00:70:ff::/64"), "opw", "orch-pw-a",
-                Path.of("/tmp/orch-pw-unit"), Duration.ofSeconds(5), true);
+                stateDirectory, Duration.ofSeconds(5), true);
     }
 
     @Test
@@ -161,6 +170,149 @@ class PipeworkUnitTest {
         ProcessCommandRunner quick = new ProcessCommandRunner(Duration.ofMillis(300));
         assertThatThrownBy(() -> quick.check("sleep", "5")).isInstanceOf(NetworkException.class)
                 .hasMessageContaining("did not finish").matches(e -> ((NetworkException) e).isTransient());
+    }
+
+    @Test
+    void standardInputIsFedAndBoundedByTheTimeout() {
+        ProcessCommandRunner runner = new ProcessCommandRunner(Duration.ofSeconds(5));
+        CommandResult failed = runner.run(List.of("sh", "-c", "read line; echo \"got $line\" >&2; exit 4"), "batch line\n");
+        assertThat(failed.exitCode()).isEqualTo(4);
+        assertThat(failed.stderr()).isEqualTo("got batch line\n");
+        // more than a pipe holds, to a process that reads none of it: the timeout still applies
+        String big = "x".repeat(1 << 20);
+        assertThat(runner.run(List.of("true"), big).ok()).isTrue();
+        ProcessCommandRunner quick = new ProcessCommandRunner(Duration.ofMillis(300));
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> quick.checkWithInput(big, "sleep", "5")).isInstanceOf(NetworkException.class)
+                .hasMessageContaining("did not finish");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
+        assertThat(runner.checkWithInput(big, "wc", "-c").strip()).isEqualTo(Integer.toString(1 << 20));
+    }
+
+    @Test
+    void ipBatchLinesAreCheckedQuotedAndFailuresNameTheLine() {
+        IpBatch batch = new IpBatch().line("link", "add", "opwabc", "mtu", "1500", "type", "veth", "peer", "name", "eth1",
+                        "address", "02:aa:bb:cc:dd:ee", "netns", "4242")
+                .line("link", "set", "dev", "opwabc", "alias", "orchestrator net=n id=i addr=fd00:70:1::2 peer=-")
+                .line("route", "replace", "default", "via", "fd00:70:1::1", "dev", "eth1");
+        assertThat(batch.script()).isEqualTo("link add opwabc mtu 1500 type veth peer name eth1 address 02:aa:bb:cc:dd:ee netns 4242\n"
+                + "link set dev opwabc alias \"orchestrator net=n id=i addr=fd00:70:1::2 peer=-\"\n"
+                + "route replace default via fd00:70:1::1 dev eth1\n");
+        for (String hostile : List.of("a\nlink del dev eth0", "a#b", "\"x", "x'", "a\\", "a;b", "$(x)", "", " ", "a\tb")) {
+            assertThatThrownBy(() -> new IpBatch().line("link", "set", "dev", hostile)).as(hostile)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        CommandResult failed = new CommandResult(List.of("ip", "-batch", "-"), 1, "",
+                "Cannot find device \"opwabc\"\nCommand failed -:2\n");
+        assertThat(batch.failedLine(failed)).isEqualTo(2);
+        assertThat(batch.failure(failed)).isInstanceOf(NetworkException.class)
+                .hasMessage("command [ip, -batch, -] failed with exit code 1 at line 2 of 3 (link set dev opwabc alias"
+                        + " \"orchestrator net=n id=i addr=fd00:70:1::2 peer=-\"): Cannot find device \"opwabc\"")
+                .matches(e -> !((NetworkException) e).isTransient());
+        CommandResult early = new CommandResult(List.of("nsenter", "--net=/proc/1/ns/net", "ip", "-batch", "-"), 1, "",
+                "nsenter: cannot open /proc/1/ns/net: No such file or directory\n");
+        assertThat(batch.failedLine(early)).isZero();
+        assertThat(batch.failure(early)).hasMessageContaining("[nsenter, --net=/proc/1/ns/net, ip, -batch, -] failed with exit code 1"
+                        + " in one of 3 lines (link add opwabc ")
+                .hasMessageContaining("route replace default via fd00:70:1::1 dev eth1): nsenter: cannot open /proc/1/ns/net: No such file");
+        // ip refusing an argument exits without a line number; the line is the one holding the quoted argument
+        CommandResult refused = new CommandResult(List.of("ip", "-batch", "-"), 255, "",
+                "Error: argument \"fd00:70:1::1\" is wrong: Device does not exist\n");
+        assertThat(batch.failedLine(refused)).isEqualTo(3);
+        assertThat(batch.failure(refused)).hasMessageContaining("exit code 255 at line 3 of 3 (route replace default via fd00:70:1::1 dev eth1)");
+        CommandResult ambiguous = new CommandResult(List.of("ip", "-batch", "-"), 255, "", "Error: argument \"opwabc\" is wrong\n");
+        assertThat(batch.failure(ambiguous)).hasMessageContaining("in one of 3 lines");
+    }
+
+    @Test
+    void aFreshStaticAttachRunsFourCommandsAndNoLookup(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        List<String> commands = new ArrayList<>();
+        CommandRunner fake = (command, stdin) -> {
+            commands.add(String.join(" ", command) + (stdin == null ? "" : "\n" + stdin));
+            return new CommandResult(command, 0, "", "");
+        };
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, fake, pool);
+        long pid = ProcessHandle.current().pid();
+        Attachment a = attacher.attach(new AttachRequest("i-1", Duid.parse("00:01:02"), NetnsHandle.ofPid(pid), PEER));
+        String host = settings.hostInterface("i-1");
+        String mac = settings.derivedMac("i-1").value();
+        assertThat(a.address()).isEqualTo(Identifiers.ipv6("fd00:70:1::2"));
+        assertThat(commands).containsExactly(
+                "ip -batch -\n"
+                        + "link add " + host + " mtu 1500 type veth peer name eth1 mtu 1500 address " + mac + " netns " + pid + "\n"
+                        + "link set dev " + host + " alias \"orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11\"\n"
+                        + "link set dev " + host + " master opw-br0\n"
+                        + "link set dev " + host + " type bridge_slave isolated on\n"
+                        + "link set dev " + host + " up\n",
+                "nsenter --net=/proc/" + pid + "/ns/net sysctl -q -w net.ipv6.conf.all.disable_ipv6=0"
+                        + " net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.eth1.disable_ipv6=0 net.ipv6.conf.eth1.accept_dad=0",
+                "nsenter --net=/proc/" + pid + "/ns/net ip -6 -batch -\n"
+                        + "link set dev lo up\n"
+                        + "link set dev eth1 up\n"
+                        + "addr replace fd00:70:1::2/64 dev eth1 nodad\n"
+                        + "route replace default via fd00:70:1::1 dev eth1\n",
+                "nft -f -\nadd element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n");
+    }
+
+    @Test
+    void aHostBatchFailingHalfwayIsRolledBackAndNamesTheLine(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        String host = settings.hostInterface("i-1");
+        List<String> commands = new ArrayList<>();
+        CommandRunner fake = (command, stdin) -> {
+            commands.add(String.join(" ", command));
+            if (command.contains("-batch")) {
+                return new CommandResult(command, 1, "", "Cannot find device \"opw-br0\"\nCommand failed -:3\n");
+            }
+            return new CommandResult(command, 0, "", "");
+        };
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, fake, pool);
+        assertThatThrownBy(() -> attacher.attach(new AttachRequest("i-1", Duid.parse("00:01:02"),
+                NetnsHandle.ofPid(ProcessHandle.current().pid()), PEER)))
+                .isInstanceOf(NetworkException.class)
+                .hasMessageContaining("at line 3 of 5 (link set dev " + host + " master opw-br0)")
+                .hasMessageContaining("Cannot find device");
+        assertThat(commands).containsExactly("ip -batch -", "ip link del dev " + host);
+        assertThat(pool.allocations("net-a")).isEmpty();
+    }
+
+    @Test
+    void anExistingHostLinkFoundByCreatingIsRefusedWhenItIsAnotherInstances(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        String host = settings.hostInterface("i-1");
+        List<String> commands = new ArrayList<>();
+        boolean[] linkExists = {true};
+        CommandRunner fake = (command, stdin) -> {
+            commands.add(String.join(" ", command));
+            if (command.contains("-batch")) {
+                return new CommandResult(command, 2, "", "RTNETLINK answers: File exists\nCommand failed -:1\n");
+            }
+            if (command.contains("show")) {
+                return linkExists[0]
+                        ? new CommandResult(command, 0, "9: " + host + "@if2: <BROADCAST,UP> mtu 1500 master opw-br0 \\    "
+                                + "alias orchestrator net=net-a id=someone-else addr=fd00:70:1::9 peer=-\n", "")
+                        : new CommandResult(command, 1, "", "Device \"" + host + "\" does not exist.");
+            }
+            return new CommandResult(command, 0, "", "");
+        };
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, fake, pool);
+        AttachRequest request = new AttachRequest("i-1", Duid.parse("00:01:02"), NetnsHandle.ofPid(ProcessHandle.current().pid()), PEER);
+        assertThatThrownBy(() -> attacher.attach(request)).isInstanceOf(NetworkException.class)
+                .hasMessageContaining("belongs to instance someone-else");
+        assertThat(commands).containsExactly("ip -batch -", "ip -o -d link show dev " + host);
+        assertThat(pool.allocations("net-a")).as("the attempt's address is released").isEmpty();
+
+        // "File exists" without a host link: the instance end's name is taken inside; a plain failure
+        linkExists[0] = false;
+        commands.clear();
+        assertThatThrownBy(() -> attacher.attach(request)).isInstanceOf(NetworkException.class)
+                .hasMessageContaining("at line 1 of 5 (link add " + host).hasMessageContaining("File exists");
+        assertThat(commands).containsExactly("ip -batch -", "ip -o -d link show dev " + host, "ip -batch -");
+        assertThat(pool.allocations("net-a")).isEmpty();
     }
 
     @Test
