@@ -238,7 +238,10 @@ class ParserPropertiesTest {
         } catch (IllegalArgumentException e) {
             return;
         }
-        assertThat(r.imageTag()).isNotBlank().doesNotContain(" ").doesNotContain("..");
+        // Docker's tag grammar ([\w][\w.-]{0,127}) allows "a.."; a tag is never a path. The repository part is one.
+        assertThat(r.imageTag()).isNotBlank().doesNotContain(" ");
+        String repository = r.imageTag().contains(":") ? r.imageTag().substring(0, r.imageTag().indexOf(':')) : r.imageTag();
+        assertThat(repository).doesNotContain("..").doesNotStartWith("/").doesNotStartWith(".");
         if (r.archiveName() != null) {
             assertThat(r.archiveName()).doesNotContain("/").doesNotContain("..").doesNotStartWith(".").doesNotContain("\u0000");
         }
