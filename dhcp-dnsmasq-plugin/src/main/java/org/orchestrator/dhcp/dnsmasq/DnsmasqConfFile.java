@@ -28,13 +28,16 @@ final class DnsmasqConfFile {
         sb.append("leasefile-ro\n");
         sb.append("dhcp-script=").append(s.hookFile()).append('\n');
         sb.append("script-on-renewal\n");
-        sb.append("dhcp-hostsfile=").append(s.hostsFile()).append('\n');
+        // One file per pin, read through inotify: a new pin needs no SIGHUP, which would make
+        // dnsmasq run the script for every lease it holds.
+        sb.append("dhcp-hostsdir=").append(s.hostsDir()).append('\n');
         if (s.dnsEnabled()) {
             sb.append("no-resolv\n");
             sb.append("no-hosts\n");
             sb.append("domain=").append(s.domain()).append('\n');
             sb.append("local=/").append(s.domain()).append("/\n");
-            sb.append("addn-hosts=").append(s.addnHostsFile()).append('\n');
+            // Unlike addn-hosts, hostsdir also drops the records of changed and deleted files by itself.
+            sb.append("hostsdir=").append(s.dnsDir()).append('\n');
         }
         return sb.toString();
     }

@@ -101,8 +101,18 @@ public final class DnsmasqDhcpSource implements DhcpSource {
         @AttributeDefinition(description = "Period of the lease-expiry sweep and spool retry, in seconds.", min = "1")
         int sweepSeconds() default 15;
 
-        @AttributeDefinition(description = "External mode: pid file of the operator's dnsmasq; when set, it gets SIGHUP after a pin change.")
+        @AttributeDefinition(description = "External mode: pid file of the operator's dnsmasq; when set, it gets SIGHUP after "
+                + "a pin change it must re-read.")
         String externalPidFile() default "";
+
+        @AttributeDefinition(description = "External mode: the operator's dnsmasq reads the pins with --dhcp-hostsdir=<runFolder>/hosts.d "
+                + "(and --hostsdir=<runFolder>/dns.d) instead of --dhcp-hostsfile and --addn-hosts; new pins then need no SIGHUP.")
+        boolean externalHostsDirs() default false;
+
+        @AttributeDefinition(description = "A pin change that dnsmasq must re-read (a changed or removed pin) sends it SIGHUP "
+                + "this many milliseconds after the last such change, at the latest 10 times this long after the first one; "
+                + "one SIGHUP makes dnsmasq re-run the script for every lease.", min = "0", max = "60000")
+        long reloadDelayMillis() default 1000;
     }
 
     private final LeaseSink sink;
@@ -170,7 +180,7 @@ public final class DnsmasqDhcpSource implements DhcpSource {
         return new DnsmasqSettings(name, managed, c.interfaceName(), c.createBridge(), listen, c.prefixLength(), start, end,
                 c.leaseTime(), c.routerAdvertisements(), c.dnsPort(), c.domain().isEmpty() ? null : c.domain(), runDir,
                 Path.of(c.dnsmasqPath()), c.restartBackoffMinMillis(), c.restartBackoffMaxMillis(), c.sweepSeconds(),
-                c.externalPidFile().isEmpty() ? null : Path.of(c.externalPidFile()));
+                c.externalPidFile().isEmpty() ? null : Path.of(c.externalPidFile()), c.externalHostsDirs(), c.reloadDelayMillis());
     }
 
     /** @return the running source (tests) */

@@ -30,12 +30,16 @@ import org.orchestrator.api.network.Ipv6Prefix;
  * @param maxBackoffMillis largest restart delay
  * @param sweepSeconds     period of the expiry sweep and spool retry
  * @param externalPidFile  external mode: the pid file of the operator's dnsmasq, or {@code null}
+ * @param externalHostsDirs external mode: the operator's dnsmasq reads the pins from the folders
+ *                         ({@code --dhcp-hostsdir}, {@code --hostsdir}) rather than the files
+ * @param reloadDelayMillis quiet time after the last pin change that needs dnsmasq to re-read its
+ *                         files before it gets SIGHUP
  */
 record DnsmasqSettings(String name, boolean managed, String iface, boolean createBridge, Inet6Address listenAddress,
                        int prefixLength, Inet6Address rangeStart, Inet6Address rangeEnd, long leaseSeconds,
                        boolean routerAdvertisements, int dnsPort, String domain, Path runDir, Path dnsmasqBinary,
                        long minBackoffMillis, long maxBackoffMillis, int sweepSeconds,
-                       Path externalPidFile) {
+                       Path externalPidFile, boolean externalHostsDirs, long reloadDelayMillis) {
 
     private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
     /** Paths end up in dnsmasq's configuration and in the popen() of its init call: keep them plain. */
@@ -86,9 +90,17 @@ record DnsmasqSettings(String name, boolean managed, String iface, boolean creat
         if (externalPidFile != null && !externalPidFile.isAbsolute()) {
             throw new IllegalArgumentException("external pid file must be an absolute path: " + Identifiers.quote(externalPidFile.toString()));
         }
+        if (reloadDelayMillis < 0 || reloadDelayMillis > 60_000) {
+            throw new IllegalArgumentException("reload delay must be 0 to 60000 milliseconds, got " + reloadDelayMillis);
+        }
         if (sweepSeconds < 1) {
             throw new IllegalArgumentException("sweep period must be at least 1 second");
         }
+    }
+
+    /** @return where dnsmasq finds the pins: one file per pin in folders, or one file for all */
+    PinFiles.Layout pinLayout() {
+        return managed || externalHostsDirs ? PinFiles.Layout.DIRS : PinFiles.Layout.FILES;
     }
 
     /** @return the network prefix of the listen address */
@@ -136,6 +148,14 @@ record DnsmasqSettings(String name, boolean managed, String iface, boolean creat
 
     Path addnHostsFile() {
         return runDir.resolve("addn-hosts");
+    }
+
+    Path hostsDir() {
+        return runDir.resolve("hosts.d");
+    }
+
+    Path dnsDir() {
+        return runDir.resolve("dns.d");
     }
 
     Path pinsFile() {

@@ -27,9 +27,14 @@ import org.slf4j.LoggerFactory;
  * thread-safe.
  *
  * <p>Run folder ({@code runDir}, mode 0755): {@code dnsmasq.conf}, {@code dnsmasq.pid},
- * {@code dnsmasq-hook}, {@code dhcp-hosts}, {@code addn-hosts} (world-readable: dnsmasq re-reads
- * them after dropping root), {@code pins}, {@code server-duid} (0600), {@code bridge-created}, and
- * {@code private/} (0700) with {@code hook.sock} (0600) and {@code spool/}.
+ * {@code dnsmasq-hook}, the pins as dnsmasq reads them ({@link PinFiles}: folders {@code hosts.d/}
+ * and {@code dns.d/}, or files {@code dhcp-hosts} and {@code addn-hosts}; world-readable: dnsmasq
+ * reads them after dropping root), {@code pins}, {@code server-duid} (0600), {@code bridge-created},
+ * and {@code private/} (0700) with {@code hook.sock} (0600) and {@code spool/}.
+ *
+ * <p>SIGHUP makes dnsmasq run the script for every lease it holds, so pins avoid it: a new pin is a
+ * new file that dnsmasq reads by itself; only a changed or removed pin needs a reload, and those
+ * are coalesced ({@link Debouncer}, {@code reloadDelayMillis}).
  */
 final class DnsmasqSource implements DhcpSource {
 
@@ -40,6 +45,7 @@ final class DnsmasqSource implements DhcpSource {
     private final LeaseBook book;
     private final PinStore pins;
     private final DnsmasqSupervisor supervisor;
+    private final Debouncer reloader;
     private HookServer server;
     private ScheduledExecutorService sweeper;
 
@@ -49,9 +55,11 @@ final class DnsmasqSource implements DhcpSource {
         String lower = settings.iface().toLowerCase(java.util.Locale.ROOT);
         String network = lower.matches("[a-z0-9][a-z0-9._-]{0,62}") ? lower : null;
         this.book = new LeaseBook(settings.name(), network, sink, clock, settings.serverDuidFile(), settings.spoolDir());
-        this.pins = new PinStore(settings.pinsFile(), settings.hostsFile(), settings.addnHostsFile(),
-                settings.dnsEnabled() ? settings.domain() : null);
+        this.pins = new PinStore(settings.pinsFile(), new PinFiles(settings.pinLayout(), settings.hostsDir(), settings.dnsDir(),
+                settings.hostsFile(), settings.addnHostsFile(), settings.dnsEnabled() ? settings.domain() : null));
         this.supervisor = settings.managed() ? new DnsmasqSupervisor(settings, this::prepareNetwork) : null;
+        this.reloader = new Debouncer("dnsmasq-reload-" + settings.name(), settings.reloadDelayMillis(),
+                settings.reloadDelayMillis() * 10, this::reloadNow);
     }
 
     /**
@@ -65,7 +73,8 @@ final class DnsmasqSource implements DhcpSource {
             Files2.directory(settings.privateDir(), Files2.PRIVATE_DIR);
             Files2.directory(settings.spoolDir(), Files2.PRIVATE_DIR);
             installHook(settings.hookFile());
-            pins.load();
+            // Every pin file is in place before dnsmasq starts (managed) or is told (external).
+            PinFiles.Change change = pins.load();
             book.load();
             if (settings.managed()) {
                 // Before the spool is read: a stray dnsmasq could still be adding to it.
@@ -83,6 +92,9 @@ final class DnsmasqSource implements DhcpSource {
                 prepareNetwork();
                 Files2.writeAtomically(settings.confFile(), DnsmasqConfFile.render(settings), Files2.READABLE);
                 supervisor.start();
+            } else if (change == PinFiles.Change.RELOAD) {
+                // Pins changed while the plugin was away (or its files were damaged): tell the operator's dnsmasq.
+                reloader.request();
             }
             LOG.info("dnsmasq source {} started ({} mode, run folder {})", settings.name(),
                     settings.managed() ? "managed" : "external", settings.runDir());
@@ -102,6 +114,11 @@ final class DnsmasqSource implements DhcpSource {
      * devices on it must not lose their link when the bundle restarts.
      */
     synchronized void stop(boolean purge) {
+        if (supervisor == null) {
+            // The operator's dnsmasq stays: it must still learn about the last changes.
+            reloader.flush();
+        }
+        reloader.close();
         if (supervisor != null) {
             supervisor.stop();
         }
@@ -141,6 +158,7 @@ final class DnsmasqSource implements DhcpSource {
 
     /** Abandons everything without stopping dnsmasq, as a crash of the JVM would (tests only). */
     synchronized void abandonForTest() {
+        reloader.close();
         if (supervisor != null) {
             supervisor.abandon();
         }
@@ -182,6 +200,10 @@ final class DnsmasqSource implements DhcpSource {
         return supervisor;
     }
 
+    Debouncer reloader() {
+        return reloader;
+    }
+
     @Override
     public String name() {
         return settings.name();
@@ -198,16 +220,27 @@ final class DnsmasqSource implements DhcpSource {
             throw new IllegalArgumentException("pinned address " + Identifiers.format(reservation.address())
                     + " is outside the network " + settings.prefix() + " of source " + settings.name());
         }
-        if (pins.pin(reservation)) {
-            reload();
+        PinFiles.Change change;
+        try {
+            change = pins.pin(reservation);
+        } catch (IllegalStateException e) {
+            // The files may have been half changed and put back: let dnsmasq read them again.
+            reloader.request();
+            throw e;
         }
+        reloadIfNeeded(change);
     }
 
     @Override
     public void unpin(Duid duid) {
-        if (pins.unpin(duid)) {
-            reload();
+        PinFiles.Change change;
+        try {
+            change = pins.unpin(duid);
+        } catch (IllegalStateException e) {
+            reloader.request();
+            throw e;
         }
+        reloadIfNeeded(change);
     }
 
     @Override
@@ -215,7 +248,14 @@ final class DnsmasqSource implements DhcpSource {
         return pins.list();
     }
 
-    private void reload() {
+    private void reloadIfNeeded(PinFiles.Change change) {
+        if (change == PinFiles.Change.RELOAD) {
+            reloader.request();
+        }
+    }
+
+    /** Sends dnsmasq SIGHUP (the debouncer's action). */
+    private void reloadNow() {
         if (supervisor != null) {
             supervisor.reload();
         } else if (settings.externalPidFile() != null) {

@@ -36,6 +36,7 @@ final class DnsmasqSupervisor {
     private long backoffMillis;
     private long startedAtMillis;
     private int starts;
+    private int hangups;
 
     /**
      * @param prepare run before every start (creates the bridge again if it vanished); a failure
@@ -68,11 +69,21 @@ final class DnsmasqSupervisor {
         return starts;
     }
 
-    /** Sends SIGHUP: dnsmasq re-reads the hosts files and replays its leases. */
+    /** @return how many times dnsmasq was sent SIGHUP */
+    synchronized int hangups() {
+        return hangups;
+    }
+
+    /**
+     * Sends SIGHUP: dnsmasq re-reads the hosts files and folders, and runs the script for every
+     * lease it holds ({@code old}). Does nothing while dnsmasq is not running: it reads every file
+     * when it starts.
+     */
     synchronized void reload() {
         if (process == null || !process.isAlive()) {
             return;
         }
+        hangups++;
         Commands.Result r = Commands.run(List.of("kill", "-HUP", Long.toString(process.pid())));
         if (r.exit() != 0) {
             LOG.warn("Cannot signal dnsmasq {} of source {}: {}", process.pid(), settings.name(), r.err().strip());

@@ -49,6 +49,41 @@ final class Files2 {
         }
     }
 
+    /**
+     * Replaces {@code target} atomically with {@code text} unless it already holds exactly that
+     * text with that mode: a reader watching the folder (dnsmasq's inotify) sees no event then.
+     *
+     * @return whether the file was written
+     */
+    static boolean writeIfChanged(Path target, String text, Set<PosixFilePermission> mode) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (Files.isRegularFile(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && mode.equals(Files.getPosixFilePermissions(target, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                && java.util.Arrays.equals(bytes, Files.readAllBytes(target))) {
+            return false;
+        }
+        writeAtomically(target, bytes, mode);
+        return true;
+    }
+
+    /**
+     * Deletes a file from a folder that dnsmasq watches as a {@code --dhcp-hostsdir}, without the
+     * inotify delete event: dnsmasq would try to read the vanished file and log an error. It is
+     * renamed to a dot name first, which dnsmasq ignores (and ignores being moved away from).
+     *
+     * @return whether the file existed
+     */
+    static boolean deleteUnnoticed(Path target) throws IOException {
+        Path hidden = target.resolveSibling("." + target.getFileName() + ".gone");
+        try {
+            Files.move(target, hidden, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+        Files.deleteIfExists(hidden);
+        return true;
+    }
+
     /** Creates a folder (and parents) if needed and sets its mode. */
     static Path directory(Path dir, Set<PosixFilePermission> mode) throws IOException {
         Files.createDirectories(dir);

@@ -18,33 +18,30 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The pins of one source. Persisted in a file the plugin owns ({@code pins}, one pin per line:
- * {@code <duid> <iaid> <address> <hostname|-> <instance address|->}, mode 0600) and rendered into
- * dnsmasq's {@code --dhcp-hostsfile} ({@code id:<duid>,[<address>][,<hostname>]}) and, when DNS is
- * on, an {@code --addn-hosts} file ({@code <instance address> <name>.<domain>}). Every file is
- * replaced atomically and contains only validated values. Thread-safe.
+ * {@code <duid> <iaid> <address> <hostname|-> <instance address|->}, mode 0600) and rendered for
+ * dnsmasq by {@link PinFiles}. Every file is replaced atomically and contains only validated
+ * values. Thread-safe.
  */
 final class PinStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(PinStore.class);
 
     private final Path pinsFile;
-    private final Path hostsFile;
-    private final Path addnHostsFile;
-    private final String domain;
+    private final PinFiles files;
     private final Map<Duid, Reservation> pins = new TreeMap<>();
 
-    /**
-     * @param domain the DNS domain for {@code addnHostsFile}, or {@code null} when DNS is off
-     */
-    PinStore(Path pinsFile, Path hostsFile, Path addnHostsFile, String domain) {
+    PinStore(Path pinsFile, PinFiles files) {
         this.pinsFile = Objects.requireNonNull(pinsFile, "pinsFile");
-        this.hostsFile = Objects.requireNonNull(hostsFile, "hostsFile");
-        this.addnHostsFile = Objects.requireNonNull(addnHostsFile, "addnHostsFile");
-        this.domain = domain == null ? null : Identifiers.hostname(domain);
+        this.files = Objects.requireNonNull(files, "files");
     }
 
-    /** Loads the persisted pins (skipping invalid lines with a logged reason) and writes dnsmasq's files. */
-    synchronized void load() throws IOException {
+    /**
+     * Loads the persisted pins (skipping invalid lines with a logged reason) and writes all of
+     * dnsmasq's files, removing those of pins that are gone.
+     *
+     * @return what writing the files asks of a dnsmasq that read the earlier ones
+     */
+    synchronized PinFiles.Change load() throws IOException {
         pins.clear();
         if (Files.exists(pinsFile)) {
             int n = 0;
@@ -61,50 +58,65 @@ final class PinStore {
                 }
             }
         }
-        writeDnsmasqFiles();
+        return files.writeAll(pins.values());
     }
 
-    /** @return whether anything changed */
-    synchronized boolean pin(Reservation reservation) {
+    /**
+     * Records a pin (replacing the client's earlier one) and updates dnsmasq's files.
+     *
+     * @return what the change asks of dnsmasq; {@link PinFiles.Change#NONE} when the pin was there
+     * @throws IllegalStateException when the files cannot be written (the pin is then not recorded)
+     */
+    synchronized PinFiles.Change pin(Reservation reservation) {
         Objects.requireNonNull(reservation, "reservation");
         if (reservation.equals(pins.get(reservation.duid()))) {
-            return false;
+            return PinFiles.Change.NONE;
         }
         Reservation before = pins.put(reservation.duid(), reservation);
         try {
-            save();
+            return save(reservation.duid(), reservation);
         } catch (IOException | RuntimeException e) {
             if (before == null) {
                 pins.remove(reservation.duid());
             } else {
                 pins.put(before.duid(), before);
             }
+            restore(reservation.duid(), before);
             throw new IllegalStateException("cannot write the pins of " + pinsFile.getParent() + ": " + e.getMessage(), e);
         }
-        return true;
     }
 
-    /** @return whether anything changed */
-    synchronized boolean unpin(Duid duid) {
+    /**
+     * Removes a client's pin and updates dnsmasq's files.
+     *
+     * @return what the change asks of dnsmasq; {@link PinFiles.Change#NONE} when there was no pin
+     * @throws IllegalStateException when the files cannot be written (the pin then stays)
+     */
+    synchronized PinFiles.Change unpin(Duid duid) {
         Objects.requireNonNull(duid, "duid");
         Reservation before = pins.remove(duid);
         if (before == null) {
-            return false;
+            return PinFiles.Change.NONE;
         }
         try {
-            save();
+            return save(duid, null);
         } catch (IOException | RuntimeException e) {
             pins.put(duid, before);
+            restore(duid, before);
             throw new IllegalStateException("cannot write the pins of " + pinsFile.getParent() + ": " + e.getMessage(), e);
         }
-        return true;
     }
 
     synchronized List<Reservation> list() {
         return List.copyOf(pins.values());
     }
 
-    private void save() throws IOException {
+    private PinFiles.Change save(Duid duid, Reservation pin) throws IOException {
+        writePins();
+        return files.update(duid, pin, pins.values());
+    }
+
+    private void writePins() throws IOException {
         StringBuilder sb = new StringBuilder();
         for (Reservation r : pins.values()) {
             sb.append(r.duid().value()).append(' ').append(r.iaid()).append(' ').append(Identifiers.format(r.address()))
@@ -113,31 +125,16 @@ final class PinStore {
                     .append('\n');
         }
         Files2.writeAtomically(pinsFile, sb.toString(), Files2.PRIVATE);
-        writeDnsmasqFiles();
     }
 
-    private void writeDnsmasqFiles() throws IOException {
-        StringBuilder hosts = new StringBuilder("# Written by the Orchestrator dnsmasq plugin; changes are lost.\n");
-        StringBuilder names = new StringBuilder("# Written by the Orchestrator dnsmasq plugin; changes are lost.\n");
-        for (Reservation r : pins.values()) {
-            hosts.append("id:").append(r.duid().value()).append(",[").append(Identifiers.format(r.address())).append(']');
-            String label = r.hostname() == null ? null : r.hostname().split("\\.", 2)[0];
-            if (label != null) {
-                hosts.append(',').append(label);
-            }
-            hosts.append('\n');
-            if (domain != null && r.instanceAddress() != null) {
-                String name = label != null ? label : r.duid().hex();
-                if (name.length() <= 63 && (name + "." + domain).length() <= Identifiers.MAX_HOSTNAME) {
-                    names.append(Identifiers.format(r.instanceAddress())).append(' ').append(name).append('.').append(domain).append('\n');
-                } else {
-                    LOG.warn("No DNS name for client {}: its DUID is too long for a DNS label", r.duid());
-                }
-            }
+    /** After a failed save: puts the pins file and the client's dnsmasq files back in line with the pin state, as far as possible. */
+    private void restore(Duid duid, Reservation pin) {
+        try {
+            writePins();
+            files.update(duid, pin, pins.values());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot restore the dnsmasq files of client {}: {}", duid, e.getMessage());
         }
-        // dnsmasq reads these after dropping root, so they are world-readable; they hold no secret.
-        Files2.writeAtomically(hostsFile, hosts.toString(), Files2.READABLE);
-        Files2.writeAtomically(addnHostsFile, names.toString(), Files2.READABLE);
     }
 
     private static Reservation parse(String line) {

@@ -300,31 +300,158 @@ class ManagedDnsmasqTest {
         }
     }
 
+    private Path hostsFileOf(Duid duid) {
+        return dir.resolve("run/hosts.d").resolve(PinFiles.fileName(duid));
+    }
+
+    /** Waits (bounded) until the supervisor has sent {@code n} SIGHUPs. */
+    private void awaitHangups(int n, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (component.current().supervisor().hangups() < n && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(component.current().supervisor().hangups()).as("SIGHUPs sent").isEqualTo(n);
+    }
+
+    /** dhclient releases its lease and asks again; returns once it has one. */
+    private void returnAfterRelease(String ns) {
+        lab.dhclientRelease(ns);
+        lab.dhclient(ns);
+    }
+
     @Test
-    void aPinnedClientGetsItsAddressBack() throws Exception {
+    void aPinnedClientGetsItsAddressBackWithoutSighup() throws Exception {
         activate();
         String d1 = lab.device(1);
         lab.dhclient(d1);
         LeaseEvent added = awaitAdded(d1);
+        Duid duid = added.lease().duid();
+        long pid = component.current().supervisor().pid().orElseThrow();
         String pinned = "fd00:71:1::1abc";
         assertThat(added.lease().address().getHostAddress()).isNotEqualTo(Identifiers.ipv6(pinned).getHostAddress());
-        component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), Identifiers.ipv6(pinned), "dev1", null));
-        assertThat(Files.readString(dir.resolve("run/dhcp-hosts")))
-                .contains("id:" + added.lease().duid().value() + ",[" + pinned + "],dev1");
+        component.pin(new Reservation(duid, added.lease().iaid(), Identifiers.ipv6(pinned), "dev1", null));
+        assertThat(Files.readString(hostsFileOf(duid))).isEqualTo("id:" + duid.value() + ",[" + pinned + "],dev1\n");
 
         for (int round = 0; round < 2; round++) {
-            lab.dhclientRelease(d1);
-            lab.dhclient(d1);
-            sink.await(e -> is(e, LeaseEventType.ADDED, pinned) && e.lease().duid().equals(added.lease().duid()), WAIT, "pinned address");
+            int from = sink.events().size();
+            returnAfterRelease(d1);
+            sink.awaitAll(ev -> ev.subList(from, ev.size()).stream()
+                    .anyMatch(e -> is(e, LeaseEventType.ADDED, pinned) && e.lease().duid().equals(duid)), WAIT, "pinned address");
             assertThat(NetLab.globalAddresses(d1)).extracting(a -> Identifiers.ipv6(a).getHostAddress())
                     .contains(Identifiers.ipv6(pinned).getHostAddress());
         }
-        // Pins survive a plugin restart; unpin removes them.
+        // dnsmasq read the new pin through inotify: no SIGHUP, the same dnsmasq, no replay.
+        Thread.sleep(component.current().settings().reloadDelayMillis() + 500);
+        assertThat(component.current().supervisor().hangups()).as("SIGHUPs after a new pin").isZero();
+        assertThat(component.current().reloader().requests()).as("reloads asked for").isZero();
+        assertThat(component.current().supervisor().pid()).contains(pid);
+        assertThat(component.current().supervisor().starts()).isEqualTo(1);
+        assertThat(sink.events()).as("no replay").noneMatch(e -> e.type() == LeaseEventType.RENEWED);
+
+        // Pins survive a plugin restart (written again before dnsmasq starts); unpin removes them.
         component.deactivate(1);
         activate();
         assertThat(component.reservations()).extracting(Reservation::address).containsExactly(Identifiers.ipv6(pinned));
-        component.unpin(added.lease().duid());
+        assertThat(Files.readString(hostsFileOf(duid))).contains(pinned);
+        int from = sink.events().size();
+        returnAfterRelease(d1);
+        sink.awaitAll(ev -> ev.subList(from, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.ADDED, pinned)),
+                WAIT, "pinned address after the restart");
+        component.unpin(duid);
         assertThat(component.reservations()).isEmpty();
-        assertThat(Files.readString(dir.resolve("run/dhcp-hosts"))).doesNotContain("id:");
+        assertThat(hostsFileOf(duid)).doesNotExist();
+        try (var files = Files.list(dir.resolve("run/hosts.d"))) {
+            assertThat(files).as("no file left in hosts.d").isEmpty();
+        }
+        // dnsmasq keeps a record it read until SIGHUP: the unpin is applied by a debounced reload.
+        awaitHangups(1, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void pinningDevicesOneAfterAnotherReplaysNoLease() throws Exception {
+        activate();
+        int devices = 5;
+        List<Duid> duids = new java.util.ArrayList<>();
+        for (int i = 1; i <= devices; i++) {
+            String ns = lab.device(i);
+            lab.dhcpcd(ns);
+            LeaseEvent added = awaitAdded(ns);
+            duids.add(added.lease().duid());
+            // As core does once the device's instance is ready: pin the address it holds.
+            component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), added.lease().address(), null, null));
+        }
+        // Longer than the reload delay: a reload, had one been asked for, would have happened.
+        Thread.sleep(component.current().settings().reloadDelayMillis() + 1500);
+        Map<Duid, List<LeaseEventType>> perDevice = new java.util.LinkedHashMap<>();
+        for (Duid d : duids) {
+            perDevice.put(d, sink.events().stream().filter(e -> e.lease().duid().equals(d)).map(LeaseEvent::type).toList());
+        }
+        org.slf4j.LoggerFactory.getLogger(ManagedDnsmasqTest.class).info("Hook events per device after {} pins: {}", devices, perDevice);
+        assertThat(perDevice.values()).as("one event per device: its lease; no replays caused by pins")
+                .allSatisfy(types -> assertThat(types).containsExactly(LeaseEventType.ADDED));
+        assertThat(component.current().supervisor().hangups()).isZero();
+        assertThat(component.reservations()).hasSize(devices);
+        try (var files = Files.list(dir.resolve("run/hosts.d"))) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrderElementsOf(duids.stream().map(PinFiles::fileName).toList());
+        }
+    }
+
+    @Test
+    void changedAndRemovedPinsTakeEffectAfterOneDebouncedReload() throws Exception {
+        activate();
+        String d1 = lab.device(1);
+        String d2 = lab.device(2);
+        lab.dhclient(d1);
+        lab.dhclient(d2);
+        LeaseEvent a1 = awaitAdded(d1);
+        LeaseEvent a2 = awaitAdded(d2);
+        String p1 = "fd00:71:1::1a01";
+        String p1b = "fd00:71:1::1b01";
+        String p2 = "fd00:71:1::1a02";
+        component.pin(new Reservation(a1.lease().duid(), a1.lease().iaid(), Identifiers.ipv6(p1), null, null));
+        component.pin(new Reservation(a2.lease().duid(), a2.lease().iaid(), Identifiers.ipv6(p2), null, null));
+        for (String[] device : new String[][] {{d1, p1}, {d2, p2}}) {
+            int from = sink.events().size();
+            returnAfterRelease(device[0]);
+            sink.awaitAll(ev -> ev.subList(from, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.ADDED, device[1])),
+                    WAIT, "pinned address " + device[1]);
+        }
+        assertThat(component.current().supervisor().hangups()).as("new pins need no SIGHUP").isZero();
+        long pid = component.current().supervisor().pid().orElseThrow();
+
+        // A changed pin and an unpin: dnsmasq must forget what it read; one SIGHUP for both.
+        int before = sink.events().size();
+        long changedAt = System.nanoTime();
+        component.pin(new Reservation(a1.lease().duid(), a1.lease().iaid(), Identifiers.ipv6(p1b), null, null));
+        component.unpin(a2.lease().duid());
+        assertThat(Files.readString(hostsFileOf(a1.lease().duid()))).contains(p1b);
+        assertThat(hostsFileOf(a2.lease().duid())).doesNotExist();
+        assertThat(component.current().supervisor().hangups()).as("debounced, not sent at once").isZero();
+        awaitHangups(1, Duration.ofSeconds(10));
+        assertThat(System.nanoTime() - changedAt).as("sent after the delay")
+                .isGreaterThanOrEqualTo(Duration.ofMillis(component.current().settings().reloadDelayMillis()).toNanos());
+        Thread.sleep(1500);
+        assertThat(component.current().supervisor().hangups()).as("one SIGHUP for two changes").isEqualTo(1);
+        assertThat(component.current().supervisor().pid()).contains(pid);
+        // That SIGHUP replays each lease once.
+        sink.awaitAll(ev -> ev.subList(before, ev.size()).stream().filter(e -> e.type() == LeaseEventType.RENEWED).count() >= 2,
+                WAIT, "replay of both leases");
+
+        int from1 = sink.events().size();
+        returnAfterRelease(d1);
+        sink.awaitAll(ev -> ev.subList(from1, ev.size()).stream().anyMatch(e -> is(e, LeaseEventType.ADDED, p1b)),
+                WAIT, "the changed pin's address");
+        int from2 = sink.events().size();
+        lab.dhclientRelease(d2);
+        // Without a hint dnsmasq chooses the address: the pin's if it still held one.
+        lab.dhclientForgetLeases(d2);
+        lab.dhclient(d2);
+        java.util.function.Predicate<LeaseEvent> newLease = e -> e.type() == LeaseEventType.ADDED && e.lease().duid().equals(a2.lease().duid());
+        sink.awaitAll(ev -> ev.subList(from2, ev.size()).stream().anyMatch(newLease), WAIT, "a new lease for the unpinned device");
+        LeaseEvent again = sink.events().subList(from2, sink.events().size()).stream().filter(newLease).findFirst().orElseThrow();
+        assertThat(again.lease().address()).as("no longer pinned").isNotEqualTo(Identifiers.ipv6(p2));
+        assertThat(NetLab.globalAddresses(d2)).extracting(a -> Identifiers.ipv6(a)).doesNotContain(Identifiers.ipv6(p2));
+        assertThat(NetLab.globalAddresses(d1)).extracting(a -> Identifiers.ipv6(a)).contains(Identifiers.ipv6(p1b));
     }
 }

@@ -155,9 +155,19 @@ class ModesAndDnsTest {
         LeaseEvent added = sink.await(e -> e.type() == LeaseEventType.ADDED, WAIT, "lease from the external dnsmasq");
         assertThat(NetLab.globalAddresses(ns)).extracting(a -> Identifiers.ipv6(a)).contains(added.lease().address());
 
-        // A pin reaches the external dnsmasq through SIGHUP (externalPidFile).
+        // A pin reaches the external dnsmasq through its hosts file and a debounced SIGHUP (externalPidFile).
         Inet6Address pinned = Identifiers.ipv6("fd00:71:1::1bcd");
+        Debouncer reloader = component.current().reloader();
+        int requests = reloader.requests();
         component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), pinned, null, null));
+        assertThat(Files.readString(run.resolve("dhcp-hosts"))).contains("id:" + added.lease().duid().value() + ",[fd00:71:1::1bcd]\n");
+        assertThat(run.resolve("hosts.d")).doesNotExist();
+        assertThat(reloader.requests()).isEqualTo(requests + 1);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (reloader.pending() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(reloader.pending()).as("the debounced SIGHUP was sent").isFalse();
         Thread.sleep(300); // dnsmasq handles SIGHUP asynchronously; the assertion below polls anyway
         lab.dhclientRelease(ns);
         lab.dhclient(ns);
@@ -172,38 +182,121 @@ class ModesAndDnsTest {
                 .anyMatch(e -> e.type() == LeaseEventType.RENEWED && e.lease().address().equals(pinned)), WAIT, "replay");
     }
 
+    private static void awaitRuns(Debouncer reloader, int runs) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (reloader.runs() < runs && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(reloader.runs()).as("debounced reloads").isEqualTo(runs);
+    }
+
+    @Test
+    void externalModeWithHostsDirsNeedsNoSighupForNewPins() throws Exception {
+        NetLab.check("ip", "link", "add", "name", NetLab.BRIDGE, "type", "bridge");
+        NetLab.check("ip", "-6", "addr", "add", "fd00:71:1::1/64", "dev", NetLab.BRIDGE, "nodad");
+        NetLab.check("ip", "link", "set", NetLab.BRIDGE, "up");
+        Map<String, Object> c = config();
+        c.put("mode", "external");
+        c.put("externalHostsDirs", true);
+        c.put("reloadDelayMillis", 300L);
+        Path pidFile = dir.resolve("external.pid");
+        c.put("externalPidFile", pidFile.toString());
+        component = new DnsmasqDhcpSource(sink, TestConfigs.config(c));
+        Path run = dir.resolve("run");
+        assertThat(run.resolve("hosts.d")).isDirectory();
+        assertThat(run.resolve("dhcp-hosts")).doesNotExist();
+        external = startExternalWithHostsDir(run, pidFile);
+        long externalPid = external.pid();
+
+        String ns = lab.device(1);
+        lab.dhclient(ns);
+        LeaseEvent added = sink.await(e -> e.type() == LeaseEventType.ADDED, WAIT, "lease from the external dnsmasq");
+        Inet6Address pinned = Identifiers.ipv6("fd00:71:1::1bce");
+        component.pin(new Reservation(added.lease().duid(), added.lease().iaid(), pinned, null, null));
+        assertThat(Files.readString(run.resolve("hosts.d").resolve(PinFiles.fileName(added.lease().duid()))))
+                .isEqualTo("id:" + added.lease().duid().value() + ",[fd00:71:1::1bce]\n");
+        lab.dhclientRelease(ns);
+        lab.dhclient(ns);
+        sink.await(e -> e.type() == LeaseEventType.ADDED && e.lease().address().equals(pinned), WAIT, "pinned address");
+        Debouncer reloader = component.current().reloader();
+        Thread.sleep(600);
+        assertThat(reloader.requests()).as("a new pin asks for no SIGHUP").isZero();
+        assertThat(reloader.runs()).isZero();
+        assertThat(sink.events()).as("no replay").noneMatch(e -> e.type() == LeaseEventType.RENEWED);
+
+        // An unpin does: one debounced SIGHUP, and the operator's dnsmasq replays its lease.
+        component.unpin(added.lease().duid());
+        awaitRuns(reloader, 1);
+        sink.await(e -> e.type() == LeaseEventType.RENEWED && e.lease().address().equals(pinned), WAIT, "replay after the SIGHUP");
+        assertThat(external.isAlive()).isTrue();
+        assertThat(external.pid()).isEqualTo(externalPid);
+    }
+
     private Process startExternal(Path run, Path pidFile) throws IOException {
+        return startExternal(pidFile, "--dhcp-script=" + run.resolve("dnsmasq-hook"), "--dhcp-hostsfile=" + run.resolve("dhcp-hosts"));
+    }
+
+    private Process startExternalWithHostsDir(Path run, Path pidFile) throws IOException {
+        return startExternal(pidFile, "--dhcp-script=" + run.resolve("dnsmasq-hook"), "--dhcp-hostsdir=" + run.resolve("hosts.d"));
+    }
+
+    /** The operator's dnsmasq with the flags the documentation asks for. */
+    private Process startExternal(Path pidFile, String script, String hosts) throws IOException {
         return new ProcessBuilder("/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
                 "--interface=" + NetLab.BRIDGE, "--bind-interfaces", "--except-interface=lo", "--log-facility=-",
                 "--dhcp-range=fd00:71:1::1000,fd00:71:1::1fff,64,600", "--enable-ra", "--pid-file=" + pidFile,
-                "--dhcp-script=" + run.resolve("dnsmasq-hook"), "--script-on-renewal", "--leasefile-ro",
-                "--dhcp-hostsfile=" + run.resolve("dhcp-hosts"))
+                script, "--script-on-renewal", "--leasefile-ro", hosts)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("external.log").toFile())).start();
     }
 
     @Test
-    void dnsPublishesTheInstanceOfAPinnedClient() throws Exception {
+    void dnsPublishesTheInstanceOfAPinnedClientWithoutSighup() throws Exception {
         Map<String, Object> c = config();
         c.put("dnsPort", 53053);
         c.put("domain", "odq.test");
+        // Long enough that the unpin's reload cannot be what removes the DNS record.
+        c.put("reloadDelayMillis", 5000L);
         component = new DnsmasqDhcpSource(sink, TestConfigs.config(c));
+        org.orchestrator.api.lease.Duid duid = org.orchestrator.api.lease.Duid.parse("00:03:00:01:02:00:00:00:00:09");
+        Path dnsFile = dir.resolve("run/dns.d").resolve(PinFiles.fileName(duid));
+        InetSocketAddress server = new InetSocketAddress(Identifiers.ipv6("fd00:71:1::1"), 53053);
         Inet6Address instance = Identifiers.ipv6("fd00:71:2::beef");
-        component.pin(new Reservation(org.orchestrator.api.lease.Duid.parse("00:03:00:01:02:00:00:00:00:09"), 9,
-                Identifiers.ipv6("fd00:71:1::1999"), "web1", instance));
-        assertThat(Files.readString(dir.resolve("run/addn-hosts"))).contains(Identifiers.format(instance) + " web1.odq.test");
-        byte[] answer = null;
+        component.pin(new Reservation(duid, 9, Identifiers.ipv6("fd00:71:1::1999"), "web1", instance));
+        assertThat(Files.readString(dnsFile)).isEqualTo(Identifiers.format(instance) + " web1.odq.test\n");
+        assertThat(awaitAnswer("web1.odq.test", server, instance)).as("AAAA of the instance in the answer").isTrue();
+
+        // A new instance address replaces the record; dnsmasq's --hostsdir drops the old one by itself.
+        Inet6Address moved = Identifiers.ipv6("fd00:71:2::cafe");
+        component.pin(new Reservation(duid, 9, Identifiers.ipv6("fd00:71:1::1999"), "web1", moved));
+        assertThat(awaitAnswer("web1.odq.test", server, moved)).as("AAAA of the new instance address").isTrue();
+        assertThat(indexOf(queryAaaa("web1.odq.test", server), instance.getAddress())).as("old address gone").isNegative();
+
+        component.unpin(duid);
+        assertThat(dnsFile).doesNotExist();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        byte[] answer = queryAaaa("web1.odq.test", server);
+        while (System.nanoTime() < deadline && (answer == null || indexOf(answer, moved.getAddress()) >= 0)) {
+            Thread.sleep(200);
+            answer = queryAaaa("web1.odq.test", server);
+        }
+        assertThat(answer).as("DNS answer").isNotNull();
+        assertThat(indexOf(answer, moved.getAddress())).as("no AAAA after the unpin").isNegative();
+        assertThat(component.current().supervisor().hangups()).as("DNS records changed without SIGHUP").isZero();
+        // Only the unpin's DHCP record asks for a reload; the DNS changes needed none.
+        assertThat(component.current().reloader().requests()).isEqualTo(1);
+    }
+
+    /** Queries until the answer holds {@code address} (bounded). */
+    private static boolean awaitAnswer(String name, InetSocketAddress server, Inet6Address address) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {
-            answer = queryAaaa("web1.odq.test", new InetSocketAddress(Identifiers.ipv6("fd00:71:1::1"), 53053));
-            if (answer != null && indexOf(answer, instance.getAddress()) >= 0) {
-                break;
+            byte[] answer = queryAaaa(name, server);
+            if (answer != null && indexOf(answer, address.getAddress()) >= 0) {
+                return true;
             }
             Thread.sleep(200);
         }
-        assertThat(answer).as("DNS answer").isNotNull();
-        assertThat(indexOf(answer, instance.getAddress())).as("AAAA of the instance in the answer").isPositive();
-        component.unpin(org.orchestrator.api.lease.Duid.parse("00:03:00:01:02:00:00:00:00:09"));
-        assertThat(Files.readString(dir.resolve("run/addn-hosts"))).doesNotContain("web1");
+        return false;
     }
 
     private static byte[] queryAaaa(String name, InetSocketAddress server) throws IOException {

@@ -151,6 +151,19 @@ final class NetLab implements AutoCloseable {
                 "-pf", dir.resolve(ns + ".pid").toString(), "eth0");
     }
 
+    /**
+     * Makes dhclient forget its earlier leases but keep its DUID: otherwise it asks for its last
+     * address again, which dnsmasq grants when no pin says otherwise.
+     */
+    void dhclientForgetLeases(String ns) throws IOException {
+        List<String> keep = Files.readAllLines(leaseFile(ns), StandardCharsets.ISO_8859_1).stream()
+                .filter(l -> l.startsWith("default-duid ")).toList();
+        if (keep.isEmpty()) {
+            throw new AssertionError("no default-duid in the lease file of " + ns);
+        }
+        Files.write(leaseFile(ns), keep, StandardCharsets.ISO_8859_1);
+    }
+
     /** dhclient -6 -r: releases the lease and stops the client. */
     void dhclientRelease(String ns) {
         check("ip", "netns", "exec", ns, "dhclient", "-6", "-r", "-lf", leaseFile(ns).toString(),

@@ -40,36 +40,140 @@ class PlainClassesTest {
         Files2.deleteTree(dir);
     }
 
-    private PinStore pins(String domain) {
-        return new PinStore(dir.resolve("pins"), dir.resolve("dhcp-hosts"), dir.resolve("addn-hosts"), domain);
+    private PinStore pins(PinFiles.Layout layout, String domain) {
+        return new PinStore(dir.resolve("pins"), new PinFiles(layout, dir.resolve("hosts.d"), dir.resolve("dns.d"),
+                dir.resolve("dhcp-hosts"), dir.resolve("addn-hosts"), domain));
+    }
+
+    private String pinFile(String folder, Duid duid) throws IOException {
+        return Files.readString(dir.resolve(folder).resolve(PinFiles.fileName(duid)));
     }
 
     @Test
     void pinsAreWrittenValidatedAndReadBack() throws IOException {
-        PinStore store = pins("odq.test");
+        PinStore store = pins(PinFiles.Layout.DIRS, "odq.test");
         store.load();
         Reservation r = new Reservation(DUID, 7, Identifiers.ipv6("fd00:71:1::10"), "Web1", Identifiers.ipv6("fd00:71:2::1"));
-        assertThat(store.pin(r)).isTrue();
-        assertThat(store.pin(r)).as("idempotent").isFalse();
+        assertThat(store.pin(r)).isEqualTo(PinFiles.Change.LIVE);
+        assertThat(store.pin(r)).as("idempotent").isEqualTo(PinFiles.Change.NONE);
+        Duid other = Duid.parse("00:03:00:01:02:00:00:00:00:02");
+        Reservation noName = new Reservation(other, 1, Identifiers.ipv6("fd00:71:1::11"), null, Identifiers.ipv6("fd00:71:2::2"));
+        store.pin(noName);
+        assertThat(pinFile("hosts.d", DUID)).isEqualTo("id:" + DUID.value() + ",[fd00:71:1::10],web1\n");
+        assertThat(pinFile("hosts.d", other)).isEqualTo("id:00:03:00:01:02:00:00:00:00:02,[fd00:71:1::11]\n");
+        assertThat(pinFile("dns.d", DUID)).isEqualTo("fd00:71:2::1 web1.odq.test\n");
+        assertThat(pinFile("dns.d", other)).isEqualTo("fd00:71:2::2 00030001020000000002.odq.test\n");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pins")))).isEqualTo("rw-------");
+        for (String folder : new String[] {"hosts.d", "dns.d"}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(folder)))).isEqualTo("rwxr-xr-x");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(folder).resolve(PinFiles.fileName(DUID)))))
+                    .isEqualTo("rw-r--r--");
+        }
+
+        // A damaged line is skipped with a logged reason; the good ones survive a restart.
+        Files.writeString(dir.resolve("pins"), "garbage;rm -rf /\n", java.nio.file.StandardOpenOption.APPEND);
+        PinStore again = pins(PinFiles.Layout.DIRS, "odq.test");
+        assertThat(again.load()).as("the same files again: nothing for dnsmasq to do").isEqualTo(PinFiles.Change.NONE);
+        assertThat(again.list()).containsExactlyInAnyOrder(r, noName);
+        assertThat(again.unpin(DUID)).isEqualTo(PinFiles.Change.RELOAD);
+        assertThat(again.unpin(DUID)).isEqualTo(PinFiles.Change.NONE);
+        assertThat(dir.resolve("hosts.d").resolve(PinFiles.fileName(DUID))).doesNotExist();
+        assertThat(dir.resolve("dns.d").resolve(PinFiles.fileName(DUID))).doesNotExist();
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left")
+                    .containsExactlyInAnyOrder("pins", "hosts.d", "dns.d");
+        }
+        for (String folder : new String[] {"hosts.d", "dns.d"}) {
+            try (var files = Files.list(dir.resolve(folder))) {
+                assertThat(files.map(p -> p.getFileName().toString())).as("only the pin of %s in %s", other, folder)
+                        .containsExactly(PinFiles.fileName(other));
+            }
+        }
+    }
+
+    @Test
+    void pinFileNamesAreHexOnlyAndDnsmasqDoesNotIgnoreThem() {
+        assertThat(PinFiles.fileName(DUID)).isEqualTo("pin-" + DUID.hex());
+        Duid shortest = Duid.parse("00:03:01");
+        assertThat(PinFiles.fileName(shortest)).isEqualTo("pin-000301");
+        StringBuilder hex = new StringBuilder("0002");
+        while (hex.length() < Duid.MAX_BYTES * 2) {
+            hex.append("ab");
+        }
+        Duid longest = Duid.parse(hex.toString());
+        String hashed = PinFiles.fileName(longest);
+        assertThat(hashed).matches("pinh-[0-9a-f]{64}").isNotEqualTo(PinFiles.fileName(Duid.parse(hex.substring(2) + "cd")));
+        Duid atLimit = Duid.parse(hex.substring(0, PinFiles.MAX_PLAIN_HEX));
+        assertThat(PinFiles.fileName(atLimit)).isEqualTo("pin-" + atLimit.hex());
+        for (String name : new String[] {PinFiles.fileName(DUID), hashed, PinFiles.fileName(atLimit)}) {
+            // dnsmasq's inotify skips names starting with '.', ending with '~', and #...#.
+            assertThat(name).matches("[a-z0-9-]+").doesNotStartWith(".").doesNotEndWith("~").doesNotStartWith("#");
+            assertThat(name.length()).isLessThanOrEqualTo(255 - ".tmp".length() - 1);
+        }
+        Reservation r = new Reservation(DUID, 7, Identifiers.ipv6("fd00:71:1:0:0:0:0:10"), "host.example.org", null);
+        assertThat(PinFiles.hostLine(r)).isEqualTo("id:" + DUID.value() + ",[fd00:71:1::10],host\n");
+        assertThat(PinFiles.dnsLine(r, "odq.test")).as("no instance address").isNull();
+        Reservation withInstance = new Reservation(DUID, 7, r.address(), null, Identifiers.ipv6("fd00:71:2::1"));
+        assertThat(PinFiles.dnsLine(withInstance, null)).as("DNS off").isNull();
+        assertThat(PinFiles.dnsLine(new Reservation(longest, 1, r.address(), null, Identifiers.ipv6("fd00:71:2::1")), "odq.test"))
+                .as("DUID too long for a label").isNull();
+    }
+
+    @Test
+    void onlyChangedAndRemovedPinsNeedAReload() throws IOException {
+        PinStore store = pins(PinFiles.Layout.DIRS, "odq.test");
+        assertThat(store.load()).isEqualTo(PinFiles.Change.NONE);
+        Reservation first = new Reservation(DUID, 7, Identifiers.ipv6("fd00:71:1::10"), null, null);
+        assertThat(store.pin(first)).as("new pin: dnsmasq reads the new file").isEqualTo(PinFiles.Change.LIVE);
+        Reservation withInstance = new Reservation(DUID, 7, first.address(), null, Identifiers.ipv6("fd00:71:2::1"));
+        assertThat(store.pin(withInstance)).as("only the DNS record is new: hostsdir reads it").isEqualTo(PinFiles.Change.LIVE);
+        assertThat(pinFile("hosts.d", DUID)).isEqualTo(PinFiles.hostLine(first));
+        Reservation otherIaid = new Reservation(DUID, 8, first.address(), null, withInstance.instanceAddress());
+        assertThat(store.pin(otherIaid)).as("the IAID is not in dnsmasq's files").isEqualTo(PinFiles.Change.NONE);
+        Reservation moved = new Reservation(DUID, 8, Identifiers.ipv6("fd00:71:1::20"), null, withInstance.instanceAddress());
+        assertThat(store.pin(moved)).as("dnsmasq keeps the record it read until SIGHUP").isEqualTo(PinFiles.Change.RELOAD);
+        Reservation noInstance = new Reservation(DUID, 8, moved.address(), null, null);
+        assertThat(store.pin(noInstance)).as("hostsdir drops a deleted file's records by itself").isEqualTo(PinFiles.Change.LIVE);
+        assertThat(dir.resolve("dns.d").resolve(PinFiles.fileName(DUID))).doesNotExist();
+        assertThat(store.unpin(DUID)).isEqualTo(PinFiles.Change.RELOAD);
+
+        // Load removes what no pin owns: a vanished pin's files and temporary leftovers; others stay.
+        store.pin(first);
+        Files.writeString(dir.resolve("hosts.d/pin-0003000102"), "id:00:03:00:01:02,[fd00:71:1::30]\n");
+        Files.writeString(dir.resolve("hosts.d/.pin-0003000103.tmp"), "half");
+        Files.writeString(dir.resolve("hosts.d/operator-notes"), "kept");
+        Files.writeString(dir.resolve("dhcp-hosts"), "from an earlier version");
+        PinStore again = pins(PinFiles.Layout.DIRS, "odq.test");
+        assertThat(again.load()).as("a record dnsmasq may hold went away").isEqualTo(PinFiles.Change.RELOAD);
+        try (var files = Files.list(dir.resolve("hosts.d"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(PinFiles.fileName(DUID), "operator-notes");
+        }
+        assertThat(dir.resolve("dhcp-hosts")).doesNotExist();
+
+        // DNS off: no dns.d.
+        assertThat(pins(PinFiles.Layout.DIRS, null).load()).isEqualTo(PinFiles.Change.NONE);
+        assertThat(dir.resolve("dns.d")).doesNotExist();
+    }
+
+    @Test
+    void theFilesLayoutRewritesBothFilesAndAlwaysNeedsAReload() throws IOException {
+        Files2.directory(dir.resolve("hosts.d"), Files2.OPEN_DIR);
+        PinStore store = pins(PinFiles.Layout.FILES, "odq.test");
+        assertThat(store.load()).as("the files are new").isEqualTo(PinFiles.Change.RELOAD);
+        assertThat(dir.resolve("hosts.d")).as("the other layout's folder").doesNotExist();
+        Reservation r = new Reservation(DUID, 7, Identifiers.ipv6("fd00:71:1::10"), "Web1", Identifiers.ipv6("fd00:71:2::1"));
+        assertThat(store.pin(r)).isEqualTo(PinFiles.Change.RELOAD);
         Reservation noName = new Reservation(Duid.parse("00:03:00:01:02:00:00:00:00:02"), 1, Identifiers.ipv6("fd00:71:1::11"), null,
                 Identifiers.ipv6("fd00:71:2::2"));
-        store.pin(noName);
+        assertThat(store.pin(noName)).isEqualTo(PinFiles.Change.RELOAD);
         assertThat(Files.readString(dir.resolve("dhcp-hosts"))).contains(
                 "id:" + DUID.value() + ",[fd00:71:1::10],web1\n",
                 "id:00:03:00:01:02:00:00:00:00:02,[fd00:71:1::11]\n");
         assertThat(Files.readString(dir.resolve("addn-hosts"))).contains(
                 "fd00:71:2::1 web1.odq.test\n", "fd00:71:2::2 00030001020000000002.odq.test\n");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("pins")))).isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("dhcp-hosts")))).isEqualTo("rw-r--r--");
-
-        // A damaged line is skipped with a logged reason; the good ones survive a restart.
-        Files.writeString(dir.resolve("pins"), "garbage;rm -rf /\n", java.nio.file.StandardOpenOption.APPEND);
-        PinStore again = pins("odq.test");
-        again.load();
-        assertThat(again.list()).containsExactlyInAnyOrder(r, noName);
-        assertThat(Files.readString(dir.resolve("dhcp-hosts"))).doesNotContain("garbage");
-        assertThat(again.unpin(DUID)).isTrue();
-        assertThat(again.unpin(DUID)).isFalse();
+        assertThat(pins(PinFiles.Layout.FILES, "odq.test").load()).as("unchanged").isEqualTo(PinFiles.Change.NONE);
+        assertThat(store.unpin(DUID)).isEqualTo(PinFiles.Change.RELOAD);
         assertThat(Files.readString(dir.resolve("dhcp-hosts"))).doesNotContain(DUID.value());
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left")
@@ -104,8 +208,11 @@ class PlainClassesTest {
             assertThat(conf).contains("port=0\n", "interface=orch-dev0\n", "bind-interfaces\n", "leasefile-ro\n",
                     "dhcp-range=fd00:6f72:6368::1000,fd00:6f72:6368::1fff,64,3600\n", "enable-ra\n",
                     "dhcp-script=/opt/karaf/data/dnsmasq/lan/dnsmasq-hook\n", "script-on-renewal\n",
-                    "dhcp-hostsfile=/opt/karaf/data/dnsmasq/lan/dhcp-hosts\n")
+                    "dhcp-hostsdir=/opt/karaf/data/dnsmasq/lan/hosts.d\n")
+                    .doesNotContain("hostsdir=/opt/karaf/data/dnsmasq/lan/dns.d").doesNotContain("dhcp-hostsfile")
                     .doesNotContain("addn-hosts");
+            assertThat(s.pinLayout()).isEqualTo(PinFiles.Layout.DIRS);
+            assertThat(s.reloadDelayMillis()).isEqualTo(1000);
         } finally {
             if (before == null) {
                 System.clearProperty("karaf.data");
@@ -116,7 +223,12 @@ class PlainClassesTest {
         Map<String, Object> dns = base();
         dns.put("dnsPort", 5353);
         dns.put("domain", "Lan.Example");
-        assertThat(DnsmasqConfFile.render(settings(dns))).contains("port=5353\n", "domain=lan.example\n", "addn-hosts=/tmp/orch-dq-x/run/addn-hosts\n");
+        assertThat(DnsmasqConfFile.render(settings(dns))).contains("port=5353\n", "domain=lan.example\n", "\nhostsdir=/tmp/orch-dq-x/run/dns.d\n");
+        Map<String, Object> external = base();
+        external.put("mode", "external");
+        assertThat(settings(external).pinLayout()).isEqualTo(PinFiles.Layout.FILES);
+        external.put("externalHostsDirs", true);
+        assertThat(settings(external).pinLayout()).isEqualTo(PinFiles.Layout.DIRS);
     }
 
     @Test
@@ -133,6 +245,7 @@ class PlainClassesTest {
         bad.put("prefix", Map.of("prefixLength", 48));
         bad.put("folder", Map.of("runFolder", "/tmp/a folder"));
         bad.put("domain", Map.of("domain", "bad_domain!"));
+        bad.put("reload delay", Map.of("reloadDelayMillis", -1L));
         for (Map.Entry<String, Map<String, Object>> e : bad.entrySet()) {
             Map<String, Object> c = base();
             c.putAll(e.getValue());
