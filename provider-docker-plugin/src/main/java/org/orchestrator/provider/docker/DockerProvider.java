@@ -195,7 +195,9 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         ReentrantLock lock = lockFor(spec.instanceId());
         lock.lock();
         try {
+            long t0 = System.nanoTime();
             Container c = require(spec.instanceId(), action);
+            long t1 = System.nanoTime();
             if (!"running".equals(lower(c.getState()))) {
                 throw new ProviderException("instance " + spec.instanceId() + " is " + lower(c.getState())
                     + ", not running; it cannot be personalised", false);
@@ -208,6 +210,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
             } catch (RuntimeException e) {
                 throw errors.translate(action, e);
             }
+            long t2 = System.nanoTime();
             String hex = spec.client().hex();
             String newName = Labels.NAME_PREFIX + spec.instanceId() + "." + hex.substring(Math.max(0, hex.length() - 12));
             String current = c.getNames() == null || c.getNames().length == 0 ? "" : stripSlash(c.getNames()[0]);
@@ -218,9 +221,13 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                     throw errors.translate(action, e);
                 }
             }
-            LOG.info("provider {} personalised spare {} for client {} as container {} ({})", name(), spec.instanceId(),
-                spec.client(), newName, shortId(c.getId()));
-            return instanceOf(inspectContainer(c.getId(), action));
+            long t3 = System.nanoTime();
+            Instance instance = instanceOf(inspectContainer(c.getId(), action));
+            long t4 = System.nanoTime();
+            LOG.info("provider {} personalised spare {} for client {} as container {} ({}) in {} ms"
+                + " (find {}, copy {}, rename {}, inspect {})", name(), spec.instanceId(), spec.client(), newName,
+                shortId(c.getId()), tenths(t0, t4), tenths(t0, t1), tenths(t1, t2), tenths(t2, t3), tenths(t3, t4));
+            return instance;
         } finally {
             lock.unlock();
         }
@@ -495,6 +502,12 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
 
     private static long millis(long fromNanos, long toNanos) {
         return (toNanos - fromNanos) / 1_000_000;
+    }
+
+    /** @return milliseconds with one decimal, for steps that take less than one */
+    private static String tenths(long fromNanos, long toNanos) {
+        long tenths = (toNanos - fromNanos) / 100_000;
+        return tenths / 10 + "." + tenths % 10;
     }
 
     private void ensureImage(String image, String action) {
