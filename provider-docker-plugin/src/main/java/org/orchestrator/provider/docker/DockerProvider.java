@@ -19,10 +19,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
@@ -71,6 +79,8 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     private static final int MAX_LABEL_VALUE = 4096;
     private static final int LOCK_STRIPES = 64;
     private static final long OWN_ACTION_GRACE_MILLIS = 3000;
+    /** How long {@link #close()} lets queued renames finish. */
+    private static final long RENAME_DRAIN_MILLIS = 2000;
 
     private final DockerSettings settings;
     private final DockerErrors errors;
@@ -78,6 +88,14 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     private final OwnActions ownActions = new OwnActions(OWN_ACTION_GRACE_MILLIS);
     private final DaemonMonitor monitor;
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    /** Writes identity files in place; {@code null} for a remote daemon or with directWrite off. */
+    private final ProcRootWriter rootWriter;
+    /** Container id by instance id: a hint that saves a look-up by label, checked on every use. */
+    private final ConcurrentMap<String, String> containers = new ConcurrentHashMap<>();
+    /** Runs the cosmetic renames of personalised spares off the caller's thread, one at a time. */
+    private final ThreadPoolExecutor renamer;
+    private final LongAdder writesInPlace = new LongAdder();
+    private final LongAdder writesThroughArchive = new LongAdder();
 
     /**
      * @param settings the endpoint
@@ -92,6 +110,13 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
+        this.rootWriter = settings.directWrite() && settings.localDaemon() ? new ProcRootWriter(Path.of("/proc")) : null;
+        this.renamer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
+            Thread thread = new Thread(task, "docker-provider-rename-" + settings.name());
+            thread.setDaemon(true);
+            return thread;
+        });
+        renamer.allowCoreThreadTimeOut(true);
     }
 
     /** Starts following the daemon (events, outages, recoveries). */
@@ -104,6 +129,16 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         return monitor.available();
     }
 
+    /** @return how many spares were personalised by writing into their root file system directly */
+    long writesInPlace() {
+        return writesInPlace.sum();
+    }
+
+    /** @return how many spares were personalised through the archive API */
+    long writesThroughArchive() {
+        return writesThroughArchive.sum();
+    }
+
     /** @return the settings of this endpoint */
     public DockerSettings settings() {
         return settings;
@@ -111,6 +146,16 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
 
     @Override
     public void close() {
+        renamer.shutdown();
+        try {
+            if (!renamer.awaitTermination(RENAME_DRAIN_MILLIS, TimeUnit.MILLISECONDS)) {
+                LOG.debug("provider {} closes with {} renames pending", settings.name(), renamer.getQueue().size());
+                renamer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            renamer.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         monitor.close();
         try {
             docker.close();
@@ -151,6 +196,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                     if (!status.equals("running")) {
                         startContainer(c.getId(), status, action);
                     }
+                    containers.put(spec.instanceId(), c.getId());
                     return instanceOf(inspectContainer(c.getId(), action));
                 }
             }
@@ -168,6 +214,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
             }
             long t4 = System.nanoTime();
             Instance instance = instanceOf(inspectContainer(containerId, action));
+            containers.put(spec.instanceId(), containerId);
             long t5 = System.nanoTime();
             LOG.info("provider {} provisioned instance {} for client {} as container {} ({}) in {} ms"
                 + " (find {}, image {}, create {}, start {}, inspect {})", name(), spec.instanceId(), spec.client(),
@@ -180,10 +227,19 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     /**
-     * Writes the client's identity files ({@link IdentityArchive}) into the running spare through
-     * the Docker archive API and renames the container to {@code orch-<instance>.<DUID tail>}, so
-     * that {@code docker ps} shows whose it is. The labels stay those of the spare (Docker cannot
-     * change them); core's store holds the binding.
+     * Writes the client's identity files ({@link IdentityArchive}) into the running spare and has
+     * the container renamed to {@code orch-<instance>.<DUID tail>}, so that {@code docker ps} shows
+     * whose it is. The labels stay those of the spare (Docker cannot change them); core's store
+     * holds the binding, and nothing ({@link #list()}, adoption after a restart) depends on the name.
+     *
+     * <p>With a daemon on this host ({@code unix://} endpoint, {@link DockerSettings#directWrite()})
+     * the files are written straight into the container's root file system through
+     * {@code /proc/<pid>/root} by {@link ProcRootWriter}, which follows no symbolic link; when that
+     * is refused or fails (a link or a missing directory in the image, no root privileges, a
+     * user-namespaced daemon, a read-only root file system), and always for a remote daemon, they
+     * are copied through the archive API ({@code PUT /containers/{id}/archive}), which has dockerd
+     * unpack a tar and takes about 100 ms. The rename is cosmetic and runs afterwards on the
+     * provider's own thread; the returned instance already carries the new name.
      */
     @Override
     public Instance personalise(InstanceSpec spec) {
@@ -192,44 +248,129 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
             throw new ProviderException("personalise needs a real client, not the placeholder", false);
         }
         String action = "personalise instance " + spec.instanceId();
+        Map<String, String> files = IdentityArchive.files(spec);
+        String hex = spec.client().hex();
+        String newName = Labels.NAME_PREFIX + spec.instanceId() + "." + hex.substring(Math.max(0, hex.length() - 12));
         ReentrantLock lock = lockFor(spec.instanceId());
         lock.lock();
         try {
             long t0 = System.nanoTime();
-            Container c = require(spec.instanceId(), action);
+            InspectContainerResponse r = locate(spec.instanceId(), action);
             long t1 = System.nanoTime();
-            if (!"running".equals(lower(c.getState()))) {
-                throw new ProviderException("instance " + spec.instanceId() + " is " + lower(c.getState())
+            String status = r.getState() == null ? "" : lower(r.getState().getStatus());
+            if (!"running".equals(status)) {
+                throw new ProviderException("instance " + spec.instanceId() + " is " + status
                     + ", not running; it cannot be personalised", false);
             }
-            byte[] tar = IdentityArchive.tar(IdentityArchive.files(spec), Instant.now().getEpochSecond());
-            try (InputStream in = new ByteArrayInputStream(tar)) {
-                docker.copyArchiveToContainerCmd(c.getId()).withRemotePath("/").withTarInputStream(in).exec();
-            } catch (IOException e) {
-                throw new ProviderException("could not " + action + ": " + e.getMessage(), true, e);
-            } catch (RuntimeException e) {
-                throw errors.translate(action, e);
-            }
+            String via = writeIdentity(r, spec.instanceId(), files, action);
             long t2 = System.nanoTime();
-            String hex = spec.client().hex();
-            String newName = Labels.NAME_PREFIX + spec.instanceId() + "." + hex.substring(Math.max(0, hex.length() - 12));
-            String current = c.getNames() == null || c.getNames().length == 0 ? "" : stripSlash(c.getNames()[0]);
-            if (!newName.equals(current)) {
-                try {
-                    docker.renameContainerCmd(c.getId()).withName(newName).exec();
-                } catch (RuntimeException e) {
-                    throw errors.translate(action, e);
-                }
+            boolean rename = !newName.equals(stripSlash(r.getName()));
+            if (rename) {
+                renameLater(r.getId(), spec.instanceId(), newName);
             }
+            Instance instance = instanceOf(r, newName);
             long t3 = System.nanoTime();
-            Instance instance = instanceOf(inspectContainer(c.getId(), action));
-            long t4 = System.nanoTime();
             LOG.info("provider {} personalised spare {} for client {} as container {} ({}) in {} ms"
-                + " (find {}, copy {}, rename {}, inspect {})", name(), spec.instanceId(), spec.client(), newName,
-                shortId(c.getId()), tenths(t0, t4), tenths(t0, t1), tenths(t1, t2), tenths(t2, t3), tenths(t3, t4));
+                + " (find {}, write {} {}, rename {})", name(), spec.instanceId(), spec.client(), newName,
+                shortId(r.getId()), tenths(t0, t3), tenths(t0, t1), tenths(t1, t2), via,
+                rename ? "queued" : "not needed");
             return instance;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * @return the container of the instance, inspected: by the container id remembered for the
+     * instance (one call), else found by its labels (two calls)
+     */
+    private InspectContainerResponse locate(String instanceId, String action) {
+        String known = containers.get(instanceId);
+        if (known != null) {
+            try {
+                InspectContainerResponse r = docker.inspectContainerCmd(known).exec();
+                Map<String, String> labels = r.getConfig() == null ? null : r.getConfig().getLabels();
+                // A stopped container may have a running sibling; find() prefers that one.
+                if ("true".equals(label(labels, Labels.MANAGED)) && name().equals(label(labels, Labels.PROVIDER))
+                    && instanceId.equals(label(labels, Labels.INSTANCE)) && r.getState() != null
+                    && "running".equals(lower(r.getState().getStatus()))) {
+                    return r;
+                }
+            } catch (NotFoundException e) {
+                LOG.debug("container {} of instance {} is gone; looking the instance up by label", shortId(known),
+                    instanceId);
+            } catch (RuntimeException e) {
+                throw errors.translate(action, e);
+            }
+            containers.remove(instanceId, known);
+        }
+        Container c = require(instanceId, action);
+        containers.put(instanceId, c.getId());
+        return inspectContainer(c.getId(), action);
+    }
+
+    /** @return how the files were written: {@code "in place"} or {@code "through the archive API"} */
+    private String writeIdentity(InspectContainerResponse r, String instanceId, Map<String, String> files,
+                                 String action) {
+        if (rootWriter != null) {
+            String obstacle;
+            Long pid = r.getState().getPidLong();
+            if (r.getHostConfig() != null && Boolean.TRUE.equals(r.getHostConfig().getReadonlyRootfs())) {
+                obstacle = "its root file system is read-only";
+            } else if (pid == null || pid <= 0) {
+                obstacle = "the daemon reports no process id";
+            } else {
+                try {
+                    rootWriter.write(pid, r.getId(), files);
+                    writesInPlace.increment();
+                    return "in place";
+                } catch (ProcRootWriter.Refused e) {
+                    obstacle = e.getMessage();
+                } catch (IOException | RuntimeException e) {
+                    obstacle = e.toString();
+                }
+            }
+            LOG.debug("provider {} writes the identity files of instance {} through the archive API, not in place: {}",
+                name(), instanceId, obstacle);
+        }
+        byte[] tar = IdentityArchive.tar(files, Instant.now().getEpochSecond());
+        try (InputStream in = new ByteArrayInputStream(tar)) {
+            docker.copyArchiveToContainerCmd(r.getId()).withRemotePath("/").withTarInputStream(in).exec();
+        } catch (IOException e) {
+            throw new ProviderException("could not " + action + ": " + e.getMessage(), true, e);
+        } catch (RuntimeException e) {
+            throw errors.translate(action, e);
+        }
+        writesThroughArchive.increment();
+        return "through the archive API";
+    }
+
+    private void renameLater(String containerId, String instanceId, String newName) {
+        try {
+            renamer.execute(() -> rename(containerId, instanceId, newName));
+        } catch (RejectedExecutionException e) {
+            LOG.debug("provider {} is closing; container {} of instance {} is not renamed to {}", name(),
+                shortId(containerId), instanceId, newName);
+        }
+    }
+
+    private void rename(String containerId, String instanceId, String newName) {
+        long t0 = System.nanoTime();
+        try {
+            docker.renameContainerCmd(containerId).withName(newName).exec();
+            LOG.debug("provider {} renamed container {} of instance {} to {} in {} ms", name(), shortId(containerId),
+                instanceId, newName, tenths(t0, System.nanoTime()));
+        } catch (NotFoundException e) {
+            LOG.debug("container {} of instance {} is gone; not renamed to {}", shortId(containerId), instanceId,
+                newName);
+        } catch (RuntimeException e) {
+            ProviderException failure = errors.translate("rename container " + shortId(containerId) + " to " + newName, e);
+            if (failure.getMessage().contains("same name")) {
+                LOG.debug("container {} of instance {} is named {} already", shortId(containerId), instanceId, newName);
+            } else {
+                LOG.warn("provider {} could not rename the container of instance {}; only docker ps shows it: {}",
+                    name(), instanceId, failure.getMessage());
+            }
         }
     }
 
@@ -277,6 +418,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         ReentrantLock lock = lockFor(instanceId);
         lock.lock();
         try {
+            containers.remove(instanceId);
             for (Container c : owned(instanceId, action)) {
                 remove(c.getId(), action);
                 LOG.info("provider {} destroyed instance {} (container {})", name(), instanceId, shortId(c.getId()));
@@ -289,17 +431,25 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     @Override
     public List<Instance> list() {
         String action = "list instances";
-        List<Container> containers;
+        List<Container> found;
         try {
-            containers = docker.listContainersCmd().withShowAll(true)
+            found = docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.PROVIDER, name())).exec();
         } catch (RuntimeException e) {
             throw errors.translate(action, e);
         }
-        List<Instance> out = new ArrayList<>(containers.size());
-        for (Container c : containers) {
+        List<Instance> out = new ArrayList<>(found.size());
+        for (Container c : found) {
             instanceOf(c).ifPresent(out::add);
         }
+        // Refresh the hints (e.g. after a restart); running containers win over stopped siblings.
+        for (Instance i : out) {
+            if (i.state() == InstanceState.RUNNING || !containers.containsKey(i.id())) {
+                containers.put(i.id(), i.providerRef());
+            }
+        }
+        Set<String> listed = out.stream().map(Instance::id).collect(Collectors.toSet());
+        containers.keySet().retainAll(listed);
         out.sort(Comparator.comparing(Instance::id));
         return List.copyOf(out);
     }
@@ -637,6 +787,10 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     private Instance instanceOf(InspectContainerResponse r) {
+        return instanceOf(r, stripSlash(r.getName()));
+    }
+
+    private Instance instanceOf(InspectContainerResponse r, String containerName) {
         Map<String, String> labels = r.getConfig() == null || r.getConfig().getLabels() == null
             ? Map.of() : r.getConfig().getLabels();
         Instant created;
@@ -647,7 +801,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         }
         String image = r.getConfig() == null ? null : r.getConfig().getImage();
         String status = r.getState() == null ? null : r.getState().getStatus();
-        return instance(labels, r.getId(), stripSlash(r.getName()), image, status, created).orElseThrow(
+        return instance(labels, r.getId(), containerName, image, status, created).orElseThrow(
             () -> new ProviderException("container " + shortId(r.getId()) + " lacks the orchestrator's labels", false));
     }
 

@@ -104,6 +104,11 @@ public final class DockerProviderComponent {
 
         @AttributeDefinition(description = "How often the daemon is checked, in milliseconds", min = "100")
         long monitorIntervalMillis() default 2000;
+
+        @AttributeDefinition(description = "With a unix:// endpoint, write a claimed spare's identity files straight"
+            + " into its root file system through /proc/<pid>/root (never following symbolic links) instead of"
+            + " through the archive API; false = always the archive API")
+        boolean directWrite() default true;
     }
 
     private final AtomicReference<InstanceChangeSink> sink = new AtomicReference<>();
@@ -160,6 +165,6 @@ public final class DockerProviderComponent {
             DockerSettings.parseTmpfs(Arrays.asList(c.readOnlyTmpfs())),
             Duration.ofMillis(c.connectTimeoutMillis()), Duration.ofSeconds(c.responseTimeoutSeconds()),
             Duration.ofSeconds(c.stopTimeoutSeconds()), Duration.ofSeconds(c.pullTimeoutSeconds()),
-            Duration.ofMillis(c.monitorIntervalMillis()));
+            Duration.ofMillis(c.monitorIntervalMillis()), c.directWrite());
     }
 }

@@ -33,11 +33,15 @@ import org.orchestrator.api.provider.ResourceLimits;
  * @param stopTimeout     grace period before a stopped container is killed
  * @param pullTimeout     longest wait for an image pull
  * @param monitorInterval how often the daemon is pinged to notice outages and recoveries
+ * @param directWrite     whether {@code personalise} may write straight into a spare's root file
+ *                        system through {@code /proc/<pid>/root} when the endpoint is a unix socket
+ *                        (daemon on this host); otherwise, and as fallback, the archive API is used
  */
 public record DockerSettings(String name, URI dockerHost, boolean tlsVerify, Path certPath, Path exportFolder,
                              ResourceLimits defaultLimits, List<String> capDrop, List<String> capAdd,
                              Map<String, String> tmpfs, Duration connectTimeout, Duration responseTimeout,
-                             Duration stopTimeout, Duration pullTimeout, Duration monitorInterval) {
+                             Duration stopTimeout, Duration pullTimeout, Duration monitorInterval,
+                             boolean directWrite) {
 
     /** The default endpoint: the local daemon's unix socket. */
     public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
@@ -102,6 +106,19 @@ public record DockerSettings(String name, URI dockerHost, boolean tlsVerify, Pat
     }
 
     /**
+     * Settings with {@code directWrite} on (the default).
+     *
+     * @throws IllegalArgumentException with a message naming the bad setting
+     */
+    public DockerSettings(String name, URI dockerHost, boolean tlsVerify, Path certPath, Path exportFolder,
+                          ResourceLimits defaultLimits, List<String> capDrop, List<String> capAdd,
+                          Map<String, String> tmpfs, Duration connectTimeout, Duration responseTimeout,
+                          Duration stopTimeout, Duration pullTimeout, Duration monitorInterval) {
+        this(name, dockerHost, tlsVerify, certPath, exportFolder, defaultLimits, capDrop, capAdd, tmpfs, connectTimeout,
+            responseTimeout, stopTimeout, pullTimeout, monitorInterval, true);
+    }
+
+    /**
      * Settings for an endpoint with the defaults of the OSGi configuration.
      */
     public static DockerSettings defaults(String name, String dockerHost) {
@@ -115,31 +132,42 @@ public record DockerSettings(String name, URI dockerHost, boolean tlsVerify, Pat
     /** @return a copy with other TLS settings */
     public DockerSettings withTls(Path folder) {
         return new DockerSettings(name, dockerHost, folder != null, folder, exportFolder, defaultLimits, capDrop, capAdd,
-            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval);
+            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval, directWrite);
     }
 
     /** @return a copy with another export folder */
     public DockerSettings withExportFolder(Path folder) {
         return new DockerSettings(name, dockerHost, tlsVerify, certPath, folder, defaultLimits, capDrop, capAdd,
-            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval);
+            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval, directWrite);
     }
 
     /** @return a copy with another monitor interval */
     public DockerSettings withMonitorInterval(Duration interval) {
         return new DockerSettings(name, dockerHost, tlsVerify, certPath, exportFolder, defaultLimits, capDrop, capAdd,
-            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, interval);
+            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, interval, directWrite);
     }
 
     /** @return a copy with other stop timeout */
     public DockerSettings withStopTimeout(Duration timeout) {
         return new DockerSettings(name, dockerHost, tlsVerify, certPath, exportFolder, defaultLimits, capDrop, capAdd,
-            tmpfs, connectTimeout, responseTimeout, timeout, pullTimeout, monitorInterval);
+            tmpfs, connectTimeout, responseTimeout, timeout, pullTimeout, monitorInterval, directWrite);
     }
 
     /** @return a copy with other default limits */
     public DockerSettings withDefaultLimits(ResourceLimits limits) {
         return new DockerSettings(name, dockerHost, tlsVerify, certPath, exportFolder, limits, capDrop, capAdd,
-            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval);
+            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval, directWrite);
+    }
+
+    /** @return a copy with direct writes into local spares allowed or not */
+    public DockerSettings withDirectWrite(boolean allowed) {
+        return new DockerSettings(name, dockerHost, tlsVerify, certPath, exportFolder, defaultLimits, capDrop, capAdd,
+            tmpfs, connectTimeout, responseTimeout, stopTimeout, pullTimeout, monitorInterval, allowed);
+    }
+
+    /** @return whether the endpoint is a unix socket, so that the daemon's process ids are this host's */
+    public boolean localDaemon() {
+        return "unix".equals(dockerHost.getScheme());
     }
 
     /**

@@ -36,13 +36,17 @@ class DockerProviderComponentTest {
         assertThat(s.tmpfs()).containsEntry("/tmp", "rw,nosuid,nodev,size=16m");
         assertThat(s.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(s.monitorInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(s.directWrite()).isTrue();
+        assertThat(s.localDaemon()).isTrue();
     }
 
     @Test
     void overrides_are_applied_and_validated() {
         DockerSettings s = DockerProviderComponent.settings(config(Map.of("name", "edge-1",
             "dockerHost", "tcp://127.0.0.1:2375", "exportFolder", "/var/lib/orchestrator/exports",
-            "capAdd", new String[] {"NET_BIND_SERVICE"}, "stopTimeoutSeconds", 3L)));
+            "capAdd", new String[] {"NET_BIND_SERVICE"}, "stopTimeoutSeconds", 3L, "directWrite", false)));
+        assertThat(s.directWrite()).isFalse();
+        assertThat(s.localDaemon()).isFalse();
         assertThat(s.name()).isEqualTo("edge-1");
         assertThat(s.exportFolder()).isEqualTo(Path.of("/var/lib/orchestrator/exports"));
         assertThat(s.capAdd()).containsExactly("NET_BIND_SERVICE");

@@ -130,6 +130,22 @@ class DockerProviderTlsTest {
         assertThat(DockerProviderUnixTest.tarEntries(saved.archive())).contains("manifest.json");
         tlsDocker.removeImageCmd(tag).withForce(true).exec();
 
+        // a spare on the remote daemon is personalised through the archive API, never in place
+        String spare = TestSupport.newId("tsp");
+        Instance made = tls.provision(DockerPersonaliseTest.spare(spare));
+        Instance claimed = tls.personalise(DockerPersonaliseTest.claim(spare, TestSupport.duid(24)));
+        assertThat(claimed.providerRef()).isEqualTo(made.providerRef());
+        assertThat(tls.writesThroughArchive()).isEqualTo(1);
+        assertThat(tls.writesInPlace()).isZero();
+        for (String file : new String[] {"/www/duid", "/etc/orchestrator/client"}) {
+            assertThat(daemon.cli("exec", made.providerRef(), "cat", file).requireOk(java.util.List.of("docker exec")).out())
+                .isEqualTo(TestSupport.duid(24).value() + "\n");
+        }
+        assertThat(TestSupport.eventually(Duration.ofSeconds(10),
+            () -> daemon.cli("inspect", "-f", "{{.Name}}", made.providerRef()).out().strip().equals("/" + claimed.name())))
+            .isTrue();
+        tls.destroy(spare);
+
         tls.destroy(onTls);
         tls.destroy(onTls);
         unix.destroy(onUnix);
