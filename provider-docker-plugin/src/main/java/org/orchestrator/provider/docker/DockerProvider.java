@@ -26,6 +26,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -96,6 +97,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     private final ThreadPoolExecutor renamer;
     private final LongAdder writesInPlace = new LongAdder();
     private final LongAdder writesThroughArchive = new LongAdder();
+    private final AtomicBoolean fallbackReported = new AtomicBoolean();
 
     /**
      * @param settings the endpoint
@@ -112,7 +114,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         }
         this.rootWriter = settings.directWrite() && settings.localDaemon() ? new ProcRootWriter(Path.of("/proc")) : null;
         this.renamer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
-            Thread thread = new Thread(task, "docker-provider-rename-" + settings.name());
+            Thread thread = new Thread(task, "orchestrator-docker-rename-" + settings.name());
             thread.setDaemon(true);
             return thread;
         });
@@ -330,8 +332,14 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                     obstacle = e.toString();
                 }
             }
-            LOG.debug("provider {} writes the identity files of instance {} through the archive API, not in place: {}",
-                name(), instanceId, obstacle);
+            // Once at INFO, so that a provider that can never write in place (e.g. not root) is noticed.
+            if (fallbackReported.compareAndSet(false, true)) {
+                LOG.info("provider {} writes the identity files of instance {} through the archive API, not in place:"
+                    + " {}; further such fallbacks are logged at DEBUG", name(), instanceId, obstacle);
+            } else {
+                LOG.debug("provider {} writes the identity files of instance {} through the archive API, not in place: {}",
+                    name(), instanceId, obstacle);
+            }
         }
         byte[] tar = IdentityArchive.tar(files, Instant.now().getEpochSecond());
         try (InputStream in = new ByteArrayInputStream(tar)) {

@@ -116,7 +116,13 @@ final class ProcRootWriter {
         requireCgroup(process, containerId);
         requireIdentityMap(process.resolve("uid_map"));
         requireIdentityMap(process.resolve("gid_map"));
-        try (DirectoryStream<Path> opened = Files.newDirectoryStream(process.resolve("root"))) {
+        DirectoryStream<Path> opened;
+        try {
+            opened = Files.newDirectoryStream(process.resolve("root"));
+        } catch (NoSuchFileException e) {
+            throw new Refused("process " + pid + " is gone");
+        }
+        try (opened) {
             if (!(opened instanceof SecureDirectoryStream<Path> root)) {
                 throw new Refused("this JDK offers no SecureDirectoryStream (openat) here");
             }
@@ -124,8 +130,6 @@ final class ProcRootWriter {
                 throw new Refused("process " + pid + " ended while its root was opened");
             }
             writeAll(root, files);
-        } catch (NoSuchFileException e) {
-            throw new Refused("process " + pid + " is gone: " + e.getMessage());
         }
     }
 
@@ -202,6 +206,9 @@ final class ProcRootWriter {
             if (!written.permissions().equals(MODE)) {
                 view.setPermissions(MODE);
             }
+            if (Root.USER == null || Root.GROUP == null) {
+                throw new Refused("uid or gid 0 cannot be looked up on this host");
+            }
             if (!written.owner().equals(Root.USER)) {
                 view.setOwner(Root.USER);
             }
@@ -272,24 +279,23 @@ final class ProcRootWriter {
         }
     }
 
-    /** The host's uid and gid 0, looked up once. */
+    /** The host's uid and gid 0, looked up once; {@code null} if the lookup failed. */
     private static final class Root {
 
-        static final UserPrincipal USER;
-        static final GroupPrincipal GROUP;
-
-        static {
-            UserPrincipalLookupService lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-            try {
-                // A name that is no user's is taken as a number by the JDK's lookup.
-                USER = lookup.lookupPrincipalByName("0");
-                GROUP = lookup.lookupPrincipalByGroupName("0");
-            } catch (IOException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
+        // A name that is no user's or group's is taken as a number by the JDK's lookup.
+        static final UserPrincipal USER = lookup(false);
+        static final GroupPrincipal GROUP = (GroupPrincipal) lookup(true);
 
         private Root() {
+        }
+
+        private static UserPrincipal lookup(boolean group) {
+            UserPrincipalLookupService lookup = FileSystems.getDefault().getUserPrincipalLookupService();
+            try {
+                return group ? lookup.lookupPrincipalByGroupName("0") : lookup.lookupPrincipalByName("0");
+            } catch (IOException | UnsupportedOperationException e) {
+                return null;
+            }
         }
     }
 }
