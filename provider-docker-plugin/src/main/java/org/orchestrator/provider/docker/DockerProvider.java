@@ -470,8 +470,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     @Override
     public NetnsHandle networkNamespace(String instanceId) {
         String action = "find the network namespace of instance " + instanceId;
-        Container c = require(instanceId, action);
-        InspectContainerResponse inspect = inspectContainer(c.getId(), action);
+        InspectContainerResponse inspect = locate(instanceId, action);
         InspectContainerResponse.ContainerState state = inspect.getState();
         Long pid = state == null ? null : state.getPidLong();
         if (state == null || !Boolean.TRUE.equals(state.getRunning()) || pid == null || pid <= 0) {
