@@ -15,6 +15,7 @@ import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Lease;
 import org.orchestrator.api.lease.LeaseEvent;
 import org.orchestrator.api.lease.LeaseSink;
+import org.orchestrator.api.manage.ActivityListener;
 import org.orchestrator.api.manage.ClientView;
 import org.orchestrator.api.manage.ComponentKind;
 import org.orchestrator.api.manage.ComponentView;
@@ -226,25 +227,64 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
         unbindLazily(ComponentKind.NETWORK, ref);
     }
 
-    private void bindLazily(ComponentKind kind, ServiceReference<?> ref, String nameProperty) {
-        Object published = ref.getProperty(nameProperty);
-        Bundle own = FrameworkUtil.getBundle(CoreComponent.class);
-        BundleContext context = own == null ? null : own.getBundleContext();
+    // Activity listeners (metrics front ends) are bound the same lazy way: the web console's
+    // listener references core's Orchestrator, so getting it while core activates could be a cycle.
+
+    @Reference(service = ActivityListener.class, cardinality = ReferenceCardinality.MULTIPLE,
+        policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindActivityListener(ServiceReference<ActivityListener> ref) {
+        BundleContext context = ownContext();
         if (context == null) {
-            LOG.warn("core has no bundle context; ignoring {} service {}", kind, ref);
+            LOG.warn("core has no bundle context; ignoring activity listener {}", ref);
             return;
         }
-        Supplier<Object> lazy = new Supplier<>() {
-            private Object service;
+        engine.addListener(ref, lazy(context, ref));
+    }
+
+    void unbindActivityListener(ServiceReference<ActivityListener> ref) {
+        engine.removeListener(ref);
+        unget(ref);
+    }
+
+    private static BundleContext ownContext() {
+        Bundle own = FrameworkUtil.getBundle(CoreComponent.class);
+        return own == null ? null : own.getBundleContext();
+    }
+
+    /** @return a supplier that gets the service on first use and then keeps it */
+    private static <T> Supplier<T> lazy(BundleContext context, ServiceReference<T> ref) {
+        return new Supplier<>() {
+            private T service;
 
             @Override
-            public synchronized Object get() {
+            public synchronized T get() {
                 if (service == null) {
                     service = context.getService(ref);
                 }
                 return service;
             }
         };
+    }
+
+    private static void unget(ServiceReference<?> ref) {
+        BundleContext context = ownContext();
+        if (context != null) {
+            try {
+                context.ungetService(ref);
+            } catch (IllegalStateException e) {
+                // core's bundle is stopping: nothing to release
+            }
+        }
+    }
+
+    private void bindLazily(ComponentKind kind, ServiceReference<?> ref, String nameProperty) {
+        Object published = ref.getProperty(nameProperty);
+        BundleContext context = ownContext();
+        if (context == null) {
+            LOG.warn("core has no bundle context; ignoring {} service {}", kind, ref);
+            return;
+        }
+        Supplier<?> lazy = lazy(context, ref);
         String name;
         if (published instanceof String s && !s.isBlank()) {
             name = s;
@@ -261,20 +301,12 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
                 case NETWORK -> ((NetworkAttacher) service).name();
             };
         }
-        registry.add(kind, ref, name, lazy, origin(ref));
+        registry.add(kind, ref, name, lazy::get, origin(ref));
     }
 
     private void unbindLazily(ComponentKind kind, ServiceReference<?> ref) {
         registry.remove(kind, ref);
-        Bundle own = FrameworkUtil.getBundle(CoreComponent.class);
-        BundleContext context = own == null ? null : own.getBundleContext();
-        if (context != null) {
-            try {
-                context.ungetService(ref);
-            } catch (IllegalStateException e) {
-                // core's bundle is stopping: nothing to release
-            }
-        }
+        unget(ref);
     }
 
     // ---- delegation

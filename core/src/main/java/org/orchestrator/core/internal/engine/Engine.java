@@ -91,6 +91,8 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private final PluginRegistry registry;
     private final Clock clock;
     private final Metrics metrics = new Metrics();
+    /** Instances claimed from the warm pool that have not been READY yet (for the listeners' fromPool). */
+    private final Set<String> claimedNotReady = ConcurrentHashMap.newKeySet();
     private final ThreadPoolExecutor pool;
     private final ScheduledThreadPoolExecutor scheduler;
     /** Full passes wait for per-client work on the pool, so they must not run on the pool themselves. */
@@ -234,19 +236,18 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     public void accept(LeaseEvent event) {
         Objects.requireNonNull(event, "event");
         Lease lease = event.lease();
-        String counter = "lease." + event.type().name().toLowerCase(java.util.Locale.ROOT);
         boolean reconcile;
         synchronized (leaseLock) {
             try {
                 reconcile = store.transaction(tx -> new LeaseApplier(tx, clock.instant()).apply(event));
             } catch (IllegalArgumentException e) {
-                metrics.increment("lease.rejected");
+                metrics.leaseEvent(event.type(), false);
                 throw e;
             } catch (StoreException e) {
                 throw new IllegalStateException("lease event not stored, retry later: " + e.getMessage(), e);
             }
         }
-        metrics.increment(counter);
+        metrics.leaseEvent(event.type(), true);
         if (reconcile) {
             request(lease.duid(), Hints.EVENT);
         }
@@ -427,6 +428,8 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         private Instance known;
         /** {@link #inst} was created in this run: the provider has never heard of its id. */
         private boolean createdNow;
+        /** What {@link #up} is doing, for the listeners' failure operation. */
+        private String operation = "provision";
 
         ClientReconciler(Duid duid, Hints hints) {
             this.duid = duid;
@@ -540,42 +543,49 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 return;
             }
             try {
+                operation = "provision";
                 if (inst == null && !createInstance(providerName, networkName, provider)) {
                     return;
                 }
                 if (claimedSpare) {
-                    personalise(provider);
+                    personalise(provider, providerName);
                 }
                 boolean fresh = ensureRunning(provider);
+                operation = "attach";
                 Attachment attachment = ensureAttached(provider, attacher, fresh);
+                operation = "pin";
                 ensurePinned(fresh || attachment != null);
+                operation = "provision";
                 if (c.state() != ClientState.READY || !Objects.equals(c.reason(), graceNote())) {
                     boolean becameReady = c.state() != ClientState.READY;
                     String note = graceNote();
                     String from = c.state().name();
-                    if (becameReady) {
-                        metrics.increment("provision.ok");
-                        actions.add(duid + ": READY");
-                    }
+                    Duration[] leaseToReady = new Duration[1];
                     save(b -> {
                         b.state(ClientState.READY, now).reason(note).attempts(0).nextAttemptAt(null);
                         Instant leaseAt = b.build().leaseAt();
+                        leaseToReady[0] = null;
                         if (becameReady) {
                             b.readyAt(now);
                             if (leaseAt != null) {
-                                metrics.observeReady(Duration.between(leaseAt, now));
+                                leaseToReady[0] = Duration.between(leaseAt, now);
                                 b.leaseAt(null);
                             }
                         }
                         return b;
                     }, "STATE", (becameReady ? from + " -> READY" : "READY") + (note == null ? "" : ": " + note));
+                    if (becameReady) {
+                        // counted once the READY state is stored, outside the transaction (listeners run here)
+                        metrics.ready(leaseToReady[0], claimedNotReady.remove(inst.id()));
+                        actions.add(duid + ": READY");
+                    }
                 }
             } catch (ProviderException e) {
-                fail(e.getMessage(), e.isTransient(), "provision.failed");
+                fail(e.getMessage(), e.isTransient(), "provision.failed", operation);
             } catch (StoreException e) {
                 throw e;
             } catch (RuntimeException e) {
-                fail(e.toString(), true, "provision.failed");
+                fail(e.toString(), true, "provision.failed", operation);
             }
         }
 
@@ -583,15 +593,18 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
          * Writes the client's identity into the spare it claimed. When that fails the spare is
          * destroyed and the instance is provisioned afresh under the same id (a pool miss).
          */
-        private void personalise(VirtualizationProvider provider) {
+        private void personalise(VirtualizationProvider provider, String providerName) {
             claimedSpare = false;
             try {
+                long t0 = System.nanoTime();
                 known = ((PoolingProvider) provider).personalise(spec());
+                metrics.provisioned(providerName, Duration.ofNanos(System.nanoTime() - t0), true);
                 appendEvent("PERSONALISED", "spare " + inst.id() + " personalised for " + duid);
             } catch (RuntimeException e) {
                 LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
                     e.getMessage());
-                metrics.increment("pool.miss");
+                claimedNotReady.remove(inst.id());
+                metrics.poolClaim(false);
                 try {
                     provider.destroy(inst.id());
                 } catch (RuntimeException destroyFailed) {
@@ -646,13 +659,14 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 notifyState();
                 if (spare[0] != null) {
                     claimedSpare = true;
-                    metrics.increment("pool.hit");
+                    claimedNotReady.add(inst.id());
+                    metrics.poolClaim(true);
                     warmPool.claimed(spare[0]);
                     actions.add(duid + ": claimed spare " + inst.id());
                 } else {
                     createdNow = true;
                     if (pooled) {
-                        metrics.increment("pool.miss");
+                        metrics.poolClaim(false);
                         warmPool.refill();
                     }
                     actions.add(duid + ": created instance " + id);
@@ -699,7 +713,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 metrics.increment("reconcile.repairs");
             }
             transition(ClientState.PROVISIONING, null);
+            long t0 = System.nanoTime();
             Instance created = provider.provision(spec());
+            metrics.provisioned(inst.provider(), Duration.ofNanos(System.nanoTime() - t0), false);
             updateInstance(inst.withProviderState(created.providerRef(), created.state()), "PROVISIONED",
                 "provisioned " + inst.id() + " at " + inst.provider() + " as " + created.providerRef());
             actions.add(duid + ": provisioned " + inst.id());
@@ -821,16 +837,17 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                         return updated;
                     });
                     c = next;
+                    claimedNotReady.remove(gone.id());
                     inst = null;
                     metrics.increment("deprovision.ok");
                     actions.add(duid + ": destroyed instance");
                 } catch (ProviderException e) {
-                    fail(e.getMessage(), e.isTransient(), "deprovision.failed");
+                    fail(e.getMessage(), e.isTransient(), "deprovision.failed", "deprovision");
                     return;
                 } catch (StoreException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    fail(e.toString(), true, "deprovision.failed");
+                    fail(e.toString(), true, "deprovision.failed", "deprovision");
                     return;
                 }
             }
@@ -854,12 +871,16 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
         }
 
-        private void fail(String message, boolean transientFailure, String counter) {
+        /**
+         * @param counter   core's counter, e.g. {@code provision.failed}
+         * @param operation what failed, for the activity listeners
+         */
+        private void fail(String message, boolean transientFailure, String counter, String operation) {
             int attempts = c.attempts() + 1;
             Duration delay = transientFailure ? Backoff.delay(p.retryBase(), p.retryMax(), attempts) : p.retryMax();
             String reason = (message == null ? "unknown error" : message)
                 + (transientFailure ? " (transient; attempt " + attempts + ")" : " (attempt " + attempts + ")");
-            metrics.increment(counter);
+            metrics.failed(counter, operation);
             save(b -> b.state(ClientState.FAILED, now).reason(reason).attempts(attempts)
                 .nextAttemptAt(now.plus(delay)), "FAILED", reason + "; next attempt in " + delay.toMillis() + " ms");
             actions.add(duid + ": FAILED " + reason);
@@ -1332,6 +1353,21 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     /** @return how many full passes have completed since start (for tests) */
     long passesCompleted() {
         return passesCompleted.get();
+    }
+
+    /**
+     * Binds an activity listener; observations from now on reach it.
+     *
+     * @param key      identifies it for {@link #removeListener} (core uses its service reference)
+     * @param listener supplies the listener when an observation is made, or {@code null} when gone
+     */
+    public void addListener(Object key, java.util.function.Supplier<? extends org.orchestrator.api.manage.ActivityListener> listener) {
+        metrics.activity().add(key, listener);
+    }
+
+    /** Unbinds the activity listener added under {@code key}. */
+    public void removeListener(Object key) {
+        metrics.activity().remove(key);
     }
 
     /** @return the counters (for tests) */

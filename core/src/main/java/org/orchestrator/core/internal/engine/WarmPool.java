@@ -244,18 +244,18 @@ final class WarmPool implements AutoCloseable {
                 tx.savePoolMember(m.withProviderState(made.providerRef(), made.state()));
                 return true;
             });
-            long ms = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            long ms = took.toMillis();
             if (!kept) {
                 provider.destroy(m.id()); // retired while it was being made
                 return;
             }
-            metrics.increment("pool.refill.ok");
-            metrics.add("pool.refill.millis", ms);
+            metrics.poolRefilled(took);
             lastRefillMillis.set(ms);
             retryMillis = RETRY_FIRST_MILLIS;
             LOG.debug("spare {} of pool {} started at {} in {} ms", m.id(), m.poolKey(), m.provider(), ms);
         } catch (RuntimeException | LinkageError e) {
-            metrics.increment("pool.refill.failed");
+            metrics.poolRefillFailed();
             LOG.warn("spare {} of pool {} at {} could not be created: {}", m.id(), m.poolKey(), m.provider(), e.toString());
             retire(m, "creation failed: " + e.getMessage());
             retryLater();

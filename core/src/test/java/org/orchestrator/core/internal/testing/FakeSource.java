@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.orchestrator.api.lease.DhcpSource;
 import org.orchestrator.api.lease.Duid;
@@ -15,6 +16,7 @@ public final class FakeSource implements DhcpSource {
 
     private final String name;
     private final Map<Duid, Reservation> pins = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<RuntimeException> pinFailures = new ConcurrentLinkedQueue<>();
 
     public FakeSource(String name) {
         this.name = name;
@@ -38,8 +40,17 @@ public final class FakeSource implements DhcpSource {
         return List.of();
     }
 
+    /** The next pin calls throw these, in order. */
+    public void failNextPin(RuntimeException e) {
+        pinFailures.add(e);
+    }
+
     @Override
     public void pin(Reservation reservation) {
+        RuntimeException failure = pinFailures.poll();
+        if (failure != null) {
+            throw failure;
+        }
         pins.put(reservation.duid(), reservation);
     }
 
