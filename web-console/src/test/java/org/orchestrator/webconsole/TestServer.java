@@ -24,6 +24,8 @@ import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.rest.ApiApplication;
 import org.orchestrator.webconsole.rest.RestApiComponent;
 import org.orchestrator.webconsole.rest.ApiSettings;
+import org.orchestrator.webconsole.metrics.MicrometerMetrics;
+import org.orchestrator.webconsole.metrics.PrometheusScraper;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -40,6 +42,9 @@ public final class TestServer implements AutoCloseable {
     public final FakeLeaseSink sink = new FakeLeaseSink();
     public final ServiceSlot<Orchestrator> orchestratorSlot;
     public final ServiceSlot<LeaseSink> sinkSlot;
+    /** The metrics component over {@link #orchestrator}, JVM meters included. */
+    public final MicrometerMetrics metrics;
+    public final ServiceSlot<PrometheusScraper> metricsSlot;
     private final Server server;
     private final ServerConnector v4;
     private final ServerConnector v6;
@@ -61,6 +66,8 @@ public final class TestServer implements AutoCloseable {
         this.orchestrator = orchestrator;
         orchestratorSlot = ServiceSlot.of("the orchestrator core", orchestrator);
         sinkSlot = ServiceSlot.of("the lease sink", sink);
+        metrics = new MicrometerMetrics(orchestratorSlot, true);
+        metricsSlot = ServiceSlot.of("the metrics registry", metrics);
         server = new Server();
         v4 = new ServerConnector(server);
         v4.setHost("127.0.0.1");
@@ -73,7 +80,7 @@ public final class TestServer implements AutoCloseable {
         ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         context.setContextPath("/");
         RestContainer api = new RestContainer(ApiApplication.create(settings, orchestratorSlot, sinkSlot,
-            new FakeAuthenticator(), CLOCK));
+            metricsSlot, new FakeAuthenticator(), CLOCK));
         context.addServlet(new ServletHolder(api), RestApiComponent.PATTERN);
         extra.forEach((path, servlet) -> context.addServlet(new ServletHolder(servlet), path));
         server.setHandler(context);

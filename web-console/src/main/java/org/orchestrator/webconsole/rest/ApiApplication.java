@@ -20,6 +20,7 @@ import org.orchestrator.webconsole.Json;
 import org.orchestrator.webconsole.Operations;
 import org.orchestrator.webconsole.ServiceSlot;
 import org.orchestrator.webconsole.auth.Authenticator;
+import org.orchestrator.webconsole.metrics.PrometheusScraper;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -40,11 +41,17 @@ public final class ApiApplication {
     private ApiApplication() {
     }
 
+    /**
+     * @param metrics the metrics to scrape; its {@code get()} throws {@code OrchestratorException}
+     *                UNAVAILABLE (503) while there are none
+     */
     public static ResourceConfig create(ApiSettings settings, ServiceSlot<Orchestrator> orchestrator,
-                                        Supplier<LeaseSink> sink, Authenticator authenticator, Clock clock) {
+                                        Supplier<LeaseSink> sink, Supplier<PrometheusScraper> metrics,
+                                        Authenticator authenticator, Clock clock) {
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(orchestrator, "orchestrator");
         Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(metrics, "metrics");
         Objects.requireNonNull(authenticator, "authenticator");
         Objects.requireNonNull(clock, "clock");
         Operations operations = new Operations(orchestrator, settings.operationWait());
@@ -67,7 +74,7 @@ public final class ApiApplication {
 
         for (Object resource : List.of(new ClientsResource(orchestrator), new InstancesResource(orchestrator, operations, clock),
             new LeasesResource(orchestrator), new ProvidersResource(orchestrator), new PoolResource(orchestrator), new EventsResource(orchestrator),
-            new HealthResource(orchestrator), new MetricsResource(orchestrator), new ReconcileResource(operations),
+            new HealthResource(orchestrator), new MetricsResource(metrics), new ReconcileResource(operations),
             new LeaseEventsResource(sink, clock), new MeResource(orchestrator, clock), new OpenApiResource())) {
             config.registerResources(bound(Resource.from(resource.getClass()), resource));
         }

@@ -1,6 +1,5 @@
 package org.orchestrator.webconsole.rest;
 
-import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -8,42 +7,24 @@ import javax.ws.rs.GET;
 import javax.ws.rs.Path;
 import javax.ws.rs.core.Response;
 
-import org.orchestrator.api.manage.InstanceView;
-import org.orchestrator.api.manage.Orchestrator;
-import org.orchestrator.webconsole.PrometheusText;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.orchestrator.webconsole.metrics.PrometheusScraper;
 
-/** Prometheus metrics (text format 0.0.4). Scrapers authenticate with Basic like any reader. */
+/**
+ * Prometheus metrics (text format 0.0.4) from the bundle's Micrometer registry. Scrapers
+ * authenticate with Basic like any reader. 503 while the metrics component is not active.
+ */
 @Path("metrics")
 @Access(Access.Level.READ)
 public final class MetricsResource {
 
-    private static final Logger LOG = LoggerFactory.getLogger(MetricsResource.class);
+    private final Supplier<PrometheusScraper> metrics;
 
-    private final Supplier<Orchestrator> orchestrator;
-
-    public MetricsResource(Supplier<Orchestrator> orchestrator) {
-        this.orchestrator = Objects.requireNonNull(orchestrator, "orchestrator");
+    public MetricsResource(Supplier<PrometheusScraper> metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
     }
 
     @GET
     public Response metrics() {
-        Orchestrator core = orchestrator.get();
-        // the per-state gauge and health are extras: a failing store must not cost the counters
-        List<InstanceView> instances = null;
-        Boolean up = null;
-        try {
-            instances = core.instances();
-        } catch (RuntimeException e) {
-            LOG.debug("Metrics without instances: {}", e.toString());
-        }
-        try {
-            up = core.health().up();
-        } catch (RuntimeException e) {
-            up = false;
-        }
-        String text = PrometheusText.render(core.statistics(), instances, up);
-        return Response.ok(text, PrometheusText.CONTENT_TYPE).build();
+        return Response.ok(metrics.get().scrape(), PrometheusScraper.CONTENT_TYPE).build();
     }
 }

@@ -11,6 +11,7 @@ import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.ServiceSlot;
 import org.orchestrator.webconsole.auth.JaasAuthenticator;
+import org.orchestrator.webconsole.metrics.PrometheusScraper;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * <p>The component registers the servlet itself instead of being a DS service: DS would publish
  * every configuration property as a service property, and {@code leaseEventToken} is a secret.
  * The servlet's service properties are only the whiteboard ones. Core's {@link Orchestrator} and
- * {@link LeaseSink} may come and go; while one is missing the endpoints that need it answer 503.
+ * {@link LeaseSink}, and this bundle's metrics ({@link PrometheusScraper}), may come and go; while
+ * one is missing the endpoints that need it answer 503.
  * A configuration change re-creates the component (and so the Jersey application).
  */
 @Component(
@@ -82,6 +84,7 @@ public final class RestApiComponent {
 
     private final ServiceSlot<Orchestrator> orchestrator = new ServiceSlot<>("the orchestrator core");
     private final ServiceSlot<LeaseSink> leaseSink = new ServiceSlot<>("the lease sink");
+    private final ServiceSlot<PrometheusScraper> metrics = new ServiceSlot<>("the metrics registry");
     private final RestContainer servlet;
     private final ServiceRegistration<Servlet> registration;
 
@@ -90,7 +93,7 @@ public final class RestApiComponent {
     public RestApiComponent(BundleContext context, Config config) {
         ApiSettings settings = new ApiSettings(config.leaseEventToken(), config.maxBodyBytes(), config.realm(),
             config.readRole(), config.writeRole(), Duration.ofSeconds(config.operationWaitSeconds()));
-        servlet = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink,
+        servlet = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink, metrics,
             new JaasAuthenticator(settings.realm()), Clock.systemUTC()));
         if (context == null) {
             registration = null;
@@ -143,5 +146,16 @@ public final class RestApiComponent {
 
     void unbindLeaseSink(LeaseSink service) {
         leaseSink.unbind(service);
+    }
+
+    // the metrics component of this bundle (metrics.MicrometerMetrics)
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    void bindMetrics(PrometheusScraper service) {
+        metrics.bind(service);
+    }
+
+    void unbindMetrics(PrometheusScraper service) {
+        metrics.unbind(service);
     }
 }
