@@ -107,7 +107,7 @@ class PoolIT {
         assertThat(FoundationIT.rowOf(shell, PROVIDER)).contains("wp-inst").contains(" " + POOL + " ");
         HttpResponse<String> m = api.call("metrics").basic("admin", admin).send();
         assertThat(m.statusCode()).isEqualTo(200);
-        assertThat(m.body()).contains("orchestrator_gauge{name=\"pool.ready\"} " + POOL);
+        assertThat(m.body()).containsPattern("(?m)^orchestrator_gauge\\{name=\"pool\\.ready\"\\} " + POOL + "(\\.0)?$");
     }
 
     @Test
@@ -142,8 +142,19 @@ class PoolIT {
         System.out.printf("PoolIT: lease-to-ready WITH the pool (claimed spare): %d ms%n", latencies.get("pooled"));
 
         awaitPool(p -> p.path("ready").asInt() == POOL && p.path("claimed").asLong() >= 1);
-        HttpResponse<String> m = api.call("metrics").basic("admin", admin).send();
-        assertThat(m.body()).contains("orchestrator_events_total{event=\"pool.hit\"} 1");
+        // core's counter, the listener's claim counter and the lease-to-ready histogram with pool="true"
+        // (the listener runs right after READY is stored: allow it a moment)
+        String body = "";
+        for (Instant until = Instant.now().plusSeconds(10); Instant.now().isBefore(until); Thread.sleep(200)) {
+            body = api.call("metrics").basic("admin", admin).send().body();
+            if (body.contains("orchestrator_provision_latency_seconds_count{pool=\"true\"} 1")) {
+                break;
+            }
+        }
+        assertThat(body).containsPattern("(?m)^orchestrator_events_total\\{event=\"pool\\.hit\"\\} 1(\\.0)?$")
+            .containsPattern("(?m)^orchestrator_pool_claims_total\\{result=\"hit\"\\} 1(\\.0)?$")
+            .containsPattern("(?m)^orchestrator_provision_latency_seconds_count\\{pool=\"true\"\\} 1(\\.0)?$")
+            .containsPattern("(?m)^orchestrator_provider_provision_seconds_count\\{pool=\"true\",provider=\"" + PROVIDER + "\"\\} 1(\\.0)?$");
     }
 
     @Test

@@ -6,10 +6,14 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,6 +42,8 @@ class WebConsoleIT {
     static final String HOOK_SOURCE = "iw-hook";
     static final String FAKE_DUID = "00:03:00:01:02:00:00:7a:00:01";
     static final String FAKE_ADDRESS = "fd00:7a:d1::7a:1";
+    /** Another client that claims {@link #FAKE_ADDRESS} while FAKE_DUID holds it. */
+    static final String THIEF_DUID = "00:03:00:01:02:00:00:7a:00:02";
 
     static WebLab lab;
     static Http api;
@@ -123,7 +129,9 @@ class WebConsoleIT {
 
         assertThat(api.call("clients").basic("admin", admin + "x").send().statusCode()).isEqualTo(401);
         assertThat(api.call("clients").basic("nobody", admin).send().statusCode()).isEqualTo(401);
-        assertThat(api.call("metrics").send().statusCode()).isEqualTo(401);
+        HttpResponse<String> anonymousScrape = api.call("metrics").send();
+        assertThat(anonymousScrape.statusCode()).isEqualTo(401);
+        assertThat(anonymousScrape.body()).doesNotContain("orchestrator_");
 
         assertThat(api.call("clients").basic(WebLab.VIEWER, lab.viewerPassword()).send().statusCode()).isEqualTo(200);
         assertThat(api.call("clients").basic("admin", admin).send().statusCode()).isEqualTo(200);
@@ -212,18 +220,42 @@ class WebConsoleIT {
 
     @Test
     @Order(7)
-    void metricsArePrometheusText() throws Exception {
+    void metricsArePrometheusTextFromMicrometer() throws Exception {
         HttpResponse<String> r = viewer("metrics");
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(
-            v -> assertThat(v).startsWith("text/plain").contains("version=0.0.4"));
+        // Prometheus text 0.0.4 (Jersey may reorder the parameters)
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(
+            Arrays.stream(v.split(";")).map(String::trim).map(String::toLowerCase).toList())
+            .containsExactlyInAnyOrder("text/plain", "version=0.0.4", "charset=utf-8"));
         assertThat(r.body())
             .contains("# TYPE orchestrator_events_total counter")
+            .contains("# TYPE orchestrator_lease_events_total counter")
+            .contains("# TYPE orchestrator_failures_total counter")
             .contains("# TYPE orchestrator_clients gauge")
             .contains("# TYPE orchestrator_instances gauge")
+            .contains("# TYPE orchestrator_instances_by_state gauge")
             .contains("# TYPE orchestrator_provision_latency_seconds histogram")
-            .containsPattern("(?m)^orchestrator_up 1(\\.0)?$")
-            .containsPattern("(?m)^orchestrator_provision_latency_seconds_bucket\\{le=\"\\+Inf\"\\} \\d+");
+            .contains("# TYPE orchestrator_pool_claims_total counter")
+            .contains("# TYPE orchestrator_pool_refill_seconds histogram")
+            // JVM and process meters of Micrometer's binders, in OSGi
+            .contains("# TYPE jvm_memory_used_bytes gauge")
+            .contains("# TYPE process_cpu_usage gauge")
+            .contains("# TYPE process_uptime_seconds gauge");
+        List<Sample> m = samples(r.body());
+        assertThat(metric(m, "orchestrator_up", Map.of())).isEqualTo(1);
+        assertThat(metric(m, "process_resident_memory_bytes", Map.of())).isGreaterThan(64.0 * 1024 * 1024);
+        assertThat(metric(m, "process_uptime_seconds", Map.of())).isPositive();
+        assertThat(metric(m, "process_files_open_files", Map.of())).isPositive();
+        // the lease-to-ready histogram has exactly the documented buckets, for both pool labels
+        for (String pool : List.of("false", "true")) {
+            assertThat(m.stream().filter(s -> s.name().equals("orchestrator_provision_latency_seconds_bucket")
+                    && pool.equals(s.labels().get("pool"))).map(s -> s.labels().get("le")).map(WebConsoleIT::number).toList())
+                .containsExactly(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, Double.POSITIVE_INFINITY);
+        }
+        for (String operation : List.of("provision", "attach", "pin", "deprovision", "pool.refill")) {
+            assertThat(metric(m, "orchestrator_failures_total", Map.of("operation", operation))).as(operation).isNotNegative();
+        }
+        assertThat(metric(m, "orchestrator_clients", Map.of("state", "READY"))).isNotNegative();
     }
 
     // ------------------------------------------------------------------ lease events
@@ -245,8 +277,23 @@ class WebConsoleIT {
         // nothing was stored by the refused calls
         assertThat(viewer("clients/" + FAKE_DUID).statusCode()).isEqualTo(404);
 
+        List<Sample> scrapeBefore = samples(viewer("metrics").body());
         HttpResponse<String> ok = api.call("lease-events").header("X-Orchestrator-Token", lab.token()).json("POST", event).send();
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(204);
+        // core rejects a second client on the same address: 400, counted as a rejected lease event
+        HttpResponse<String> thief = api.call("lease-events").header("X-Orchestrator-Token", lab.token())
+            .json("POST", leaseEvent("ADDED", THIEF_DUID, FAKE_ADDRESS)).send();
+        assertError(thief, 400);
+        List<Sample> scrapeAfter = samples(viewer("metrics").body());
+        Map<String, String> added = Map.of("type", "ADDED", "outcome", "accepted");
+        Map<String, String> rejected = Map.of("type", "ADDED", "outcome", "rejected");
+        assertThat(metric(scrapeAfter, "orchestrator_lease_events_total", added))
+            .isEqualTo(metric(scrapeBefore, "orchestrator_lease_events_total", added) + 1);
+        assertThat(metric(scrapeAfter, "orchestrator_lease_events_total", rejected))
+            .isEqualTo(metric(scrapeBefore, "orchestrator_lease_events_total", rejected) + 1);
+        Map<String, String> coreRejected = Map.of("event", "lease.rejected");
+        assertThat(metric(scrapeAfter, "orchestrator_events_total", coreRejected))
+            .isEqualTo(metricOr(scrapeBefore, "orchestrator_events_total", coreRejected, 0) + 1);
 
         JsonNode clients = getJson("clients");
         JsonNode c = find(clients, "duid", FAKE_DUID).orElseThrow(() -> new AssertionError("no client " + FAKE_DUID + " in " + clients));
@@ -313,6 +360,11 @@ class WebConsoleIT {
     @Test
     @Order(11)
     void aRealDeviceGetsAnInstanceShownByTheApi() throws Exception {
+        Map<String, String> provisioned = Map.of("pool", "false");
+        Map<String, String> byProvider = Map.of("provider", WebLab.PROVIDER, "pool", "false");
+        List<Sample> before = samples(viewer("metrics").body());
+        double readyBefore = metric(before, "orchestrator_provision_latency_seconds_count", provisioned);
+        double providerBefore = metricOr(before, "orchestrator_provider_provision_seconds_count", byProvider, 0);
         device = lab.device("d1");
         device.requestLease();
         String address = device.awaitAddress(Duration.ofSeconds(30));
@@ -342,6 +394,19 @@ class WebConsoleIT {
         assertThat(one.path("id").asText()).isEqualTo(instanceId);
         assertThat(one.path("client").asText()).isEqualTo(deviceDuid);
         assertThat(viewer("metrics").body()).containsPattern("(?m)^orchestrator_instances [1-9]");
+
+        // core told the web console's Micrometer listener: one more lease-to-ready observation (the
+        // listener runs right after READY is stored, so allow it a moment), one more provider call
+        List<Sample> after = awaitMetrics(s -> metric(s, "orchestrator_provision_latency_seconds_count", provisioned)
+            >= readyBefore + 1, Duration.ofSeconds(10));
+        assertThat(metric(after, "orchestrator_provision_latency_seconds_count", provisioned)).isEqualTo(readyBefore + 1);
+        assertThat(metric(after, "orchestrator_provision_latency_seconds_sum", provisioned))
+            .isGreaterThan(metric(before, "orchestrator_provision_latency_seconds_sum", provisioned));
+        assertThat(metric(after, "orchestrator_provision_latency_seconds_bucket",
+            Map.of("pool", "false", "le", "+Inf"))).isEqualTo(readyBefore + 1);
+        assertThat(metric(after, "orchestrator_provider_provision_seconds_count", byProvider)).isEqualTo(providerBefore + 1);
+        assertThat(metric(after, "orchestrator_instances_by_state", Map.of("state", "RUNNING"))).isGreaterThanOrEqualTo(1);
+        assertThat(metric(after, "orchestrator_clients", Map.of("state", "READY"))).isGreaterThanOrEqualTo(1);
     }
 
     @Test
@@ -395,6 +460,64 @@ class WebConsoleIT {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** One sample of the Prometheus text format. */
+    record Sample(String name, Map<String, String> labels, double value) {
+    }
+
+    private static final Pattern SAMPLE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)\\})? (\\S+)");
+    private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\",?");
+
+    /** Parses every sample line (label values stay escaped). */
+    static List<Sample> samples(String text) {
+        List<Sample> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            Matcher m = SAMPLE.matcher(line);
+            assertThat(m.matches()).as("sample line: %s", line).isTrue();
+            Map<String, String> labels = new HashMap<>();
+            if (m.group(2) != null) {
+                Matcher l = LABEL.matcher(m.group(2));
+                while (l.find()) {
+                    labels.put(l.group(1), l.group(2));
+                }
+            }
+            out.add(new Sample(m.group(1), labels, number(m.group(3))));
+        }
+        return out;
+    }
+
+    /** A number of the text format: Go-style, with +Inf, -Inf and NaN. */
+    static double number(String text) {
+        return switch (text) {
+            case "+Inf" -> Double.POSITIVE_INFINITY;
+            case "-Inf" -> Double.NEGATIVE_INFINITY;
+            case "NaN" -> Double.NaN;
+            default -> Double.parseDouble(text);
+        };
+    }
+
+    static double metric(List<Sample> samples, String name, Map<String, String> labels) {
+        return samples.stream().filter(s -> s.name().equals(name) && s.labels().equals(labels)).findFirst()
+            .orElseThrow(() -> new AssertionError("no sample " + name + labels)).value();
+    }
+
+    static double metricOr(List<Sample> samples, String name, Map<String, String> labels, double otherwise) {
+        return samples.stream().filter(s -> s.name().equals(name) && s.labels().equals(labels)).findFirst()
+            .map(Sample::value).orElse(otherwise);
+    }
+
+    static List<Sample> awaitMetrics(Predicate<List<Sample>> condition, Duration timeout) throws Exception {
+        Instant deadline = Instant.now().plus(timeout);
+        List<Sample> last = samples(viewer("metrics").body());
+        while (!condition.test(last) && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+            last = samples(viewer("metrics").body());
+        }
+        return last;
+    }
 
     static Host.Result curl(String url, String accept) {
         return Host.run(20, "ip", "netns", "exec", device.namespace(), "curl", "-6", "-g", "-s", "-f", "-m", "10",
