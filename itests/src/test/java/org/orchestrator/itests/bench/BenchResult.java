@@ -51,6 +51,9 @@ public final class BenchResult {
     String vmFlags = "";
     int recordsClients;
     int clientRecords;
+    /** One direct look-up (authenticated GET /instances/{id}), measured alone after the phases: wall time and Karaf CPU time. */
+    double lookupWallMillis = Double.NaN;
+    double lookupCpuMillis = Double.NaN;
     int containers;
     int orphanContainers;
     int failures;

@@ -65,6 +65,7 @@ public final class BenchRun implements AutoCloseable {
     static final String NETWORK = "bn-inst";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern PROBER_OK = Pattern.compile("OK ([0-9]+[.,][0-9]+) ([0-9]+) ([0-9]+[.,][0-9]+)");
     private static final Pattern METRIC_COUNTER = Pattern.compile("(?m)^orchestrator_events_total\\{event=\"([^\"]+)\"\\} ([0-9.eE+]+)$");
 
     private final BenchSettings settings;
@@ -110,6 +111,7 @@ public final class BenchRun implements AutoCloseable {
         }
         collectEvents();
         checkDuplicates();
+        measureLookupCost();
         Host.Result heap = Host.run(30, "jcmd", Long.toString(result.karafPid), "GC.heap_info");
         result.heapInfo = heap.ok() ? heap.out().trim() : "(jcmd GC.heap_info failed: " + heap.out().trim() + ")";
         Host.Result flags = Host.run(30, "jcmd", Long.toString(result.karafPid), "VM.flags");
@@ -131,7 +133,7 @@ public final class BenchRun implements AutoCloseable {
         karaf = KarafInstance.prepare("bench");
         String extra = System.getProperty("bench.karafJavaOpts", "");
         if (!extra.isBlank()) {
-            // Karaf 4.4's unix scripts set no heap limit (the JVM takes 1/4 of RAM); try e.g. -Xmx256m here
+            // replaces the JVM bounds bin/setenv sets when EXTRA_JAVA_OPTS is not exported (e.g. -Xmx256m)
             if (!extra.matches("[A-Za-z0-9:=+._ -]+")) {
                 throw new IllegalArgumentException("bench.karafJavaOpts: only JVM flags, got " + extra);
             }
@@ -275,6 +277,10 @@ public final class BenchRun implements AutoCloseable {
         Files.writeString(proto.resolve("handler.url"), "http://[::1]:" + port + "/cgi-bin/event\n");
         bridge(PROTO_DEV_BRIDGE, PROTO_DEV_GW + "/64");
         bridge(PROTO_INST_BRIDGE, PROTO_INST_PREFIX + "1/64");
+        // The prototype's instance address is known before its container exists, so curl tries at once and the
+        // host's neighbour solicitation for it is pending: with the default 1 s between solicitations the device
+        // would reach its instance up to a second late. Solicit every 10 ms on this (the harness's own) bridge.
+        Host.must("sysctl", "-qw", "net.ipv6.neigh." + PROTO_INST_BRIDGE + ".retrans_time_ms=10");
         try {
             protoHttpd = new ProcessBuilder("busybox", "httpd", "-f", "-p", "[::1]:" + port, "-h", proto.resolve("www").toString())
                 .redirectErrorStream(true).redirectOutput(proto.resolve("httpd.log").toFile()).start();
@@ -314,7 +320,7 @@ public final class BenchRun implements AutoCloseable {
 
     /**
      * How often a follower looks. One at a time nothing else runs, so the device's own client and
-     * instance are asked for directly and curl is retried every {@value #FINE_MILLIS} ms: the
+     * instance are asked for directly and curl is retried every {@value #FINE_MILLIS} ms (default): the
      * harness must not add the ~100 ms that the warm pool's target (120 ms) cannot afford. In a
      * burst, a shared poll of {@code GET /instances} every {@value #SHARED_POLL_MILLIS} ms serves
      * every follower (a hundred followers asking every 10 ms would be the load being measured).
@@ -328,7 +334,9 @@ public final class BenchRun implements AutoCloseable {
 
     static final long FINE_MILLIS = 10;
     static final long SHARED_POLL_MILLIS = 200;
-    static final Pace ONE_AT_A_TIME = new Pace(FINE_MILLIS, FINE_MILLIS, FINE_MILLIS);
+    /** Look-up and curl intervals can be changed ({@code -Dbench.lookupMillis}, {@code -Dbench.curlMillis}) to see the harness's share. */
+    static final Pace ONE_AT_A_TIME = new Pace(FINE_MILLIS, Long.getLong("bench.lookupMillis", FINE_MILLIS),
+        Long.getLong("bench.curlMillis", FINE_MILLIS));
     static final Pace BURST = new Pace(20, 40, 40);
 
     private void runOrchestratorSequential() throws Exception {
@@ -495,6 +503,15 @@ public final class BenchRun implements AutoCloseable {
      * instance id, then {@code GET /instances/{id}} for its address (empty until it is attached).
      */
     private Optional<String> directAddress(Probe p) {
+        long t0 = System.nanoTime();
+        try {
+            return lookUp(p);
+        } finally {
+            p.lookupNanos += System.nanoTime() - t0;
+        }
+    }
+
+    private Optional<String> lookUp(Probe p) {
         if (p.instanceId == null) {
             JsonNode c = restGet("/clients/" + p.duid, true);
             p.directLookups++;
@@ -563,15 +580,19 @@ public final class BenchRun implements AutoCloseable {
         volatile long requestedAt;
         volatile long leaseAt;
         volatile long httpAt;
-        /** How long the successful HTTP attempt took (process start to exit): the harness's own share. */
+        /** From handing the instance address to the prober until its successful curl exited. */
         volatile long httpCallMillis = -1;
+        /** The successful HTTP request itself (curl's time_total). */
+        volatile long httpRequestMillis = -1;
         volatile String address;
         volatile String duid;
         volatile String instanceId;
         volatile String instanceAddress;
         volatile String error;
         volatile long lastDirectLookup;
+        /** REST calls made to learn the instance address, and the time spent in them. */
         volatile int directLookups;
+        volatile long lookupNanos;
         volatile int curlAttempts;
         /** Warm-pool phase: spares ready when the device was started (-1 = not known). */
         volatile int poolReadyBefore = -1;
@@ -627,6 +648,7 @@ public final class BenchRun implements AutoCloseable {
      * see it cut short.
      */
     void follow(Probe p, String gateway, Target target, long deadline, Pace pace) {
+        Process prober = null;
         try {
             while (true) {
                 DhclientLease lease = Files.exists(p.leaseFile)
@@ -649,6 +671,7 @@ public final class BenchRun implements AutoCloseable {
             }
             Host.run("ip", "-n", p.ns, "-6", "addr", "replace", p.address + "/128", "dev", "eth0");
             Host.run("ip", "-n", p.ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
+            prober = startProber(p, deadline, pace);
             while (p.instanceAddress == null) {
                 p.instanceAddress = target.instanceAddress(p).orElse(null);
                 if (p.instanceAddress != null) {
@@ -660,27 +683,66 @@ public final class BenchRun implements AutoCloseable {
                 }
                 sleep(pace.lookupMillis());
             }
-            while (true) {
-                long t0 = System.currentTimeMillis();
-                p.curlAttempts++;
-                Host.Result r = Host.run(10, "ip", "netns", "exec", p.ns, "curl", "-6", "-g", "-s", "-f", "-m", "2",
-                    "http://[" + p.instanceAddress + "]/");
-                if (r.ok() && r.out().contains(p.duid)) {
-                    p.httpAt = System.currentTimeMillis();
-                    p.httpCallMillis = p.httpAt - t0;
-                    return;
-                }
-                if (System.currentTimeMillis() > deadline) {
-                    p.error = "no HTTP answer naming " + p.duid + " from " + p.instanceAddress + " after " + p.curlAttempts
-                        + " attempts (last exit " + r.exit() + ")";
-                    return;
-                }
-                sleep(pace.curlMillis());
+            long given = System.currentTimeMillis();
+            try (java.io.Writer w = new java.io.OutputStreamWriter(prober.getOutputStream(), StandardCharsets.US_ASCII)) {
+                w.write(p.instanceAddress + "\n");
+            }
+            boolean ended = prober.waitFor(Math.max(1, deadline - System.currentTimeMillis()) + 5_000, TimeUnit.MILLISECONDS);
+            String out = ended ? new String(prober.getInputStream().readAllBytes(), StandardCharsets.UTF_8) : "";
+            Matcher ok = PROBER_OK.matcher(out);
+            if (ended && prober.exitValue() == 0 && ok.find()) {
+                p.httpAt = Math.round(Double.parseDouble(ok.group(1).replace(',', '.')) * 1000);
+                p.curlAttempts = Integer.parseInt(ok.group(2));
+                p.httpRequestMillis = Math.round(Double.parseDouble(ok.group(3).replace(',', '.')) * 1000);
+                p.httpCallMillis = p.httpAt - given;
+            } else {
+                p.error = "no HTTP answer naming " + p.duid + " from " + p.instanceAddress + " by the deadline ("
+                    + (ended ? "prober exited " + prober.exitValue() + ": " + out.trim() : "prober still running") + ")";
             }
         } catch (Exception e) {
             p.error = e.toString();
+        } finally {
+            if (prober != null && prober.isAlive()) {
+                prober.descendants().forEach(ProcessHandle::destroyForcibly);
+                prober.destroyForcibly();
+            }
         }
     }
+
+    /**
+     * The device's HTTP prober: bash inside the device's namespace, started before the instance
+     * address is known, that reads the address from its input and then runs curl (every
+     * {@code curlMillis}, bounded in attempts) until the answer names the device's DUID. It prints
+     * {@code OK <epoch seconds> <attempts> <curl time_total>} with the time taken in the namespace
+     * right after curl exited, so neither {@code ip netns exec} nor the JVM's process handling is
+     * part of the measured time; only curl's own start is. A connection not made within 0.2 s is
+     * tried again: a SYN lost while the instance is still being wired would otherwise wait for
+     * TCP's retransmission a second later.
+     */
+    private static Process startProber(Probe p, long deadline, Pace pace) throws IOException {
+        long attempts = Math.max(1, (deadline - System.currentTimeMillis()) / Math.max(1, pace.curlMillis()));
+        ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", p.ns, "bash", "-c", PROBER, "bench-prober",
+            Long.toString(Math.min(attempts, 100_000)), p.duid, String.format(java.util.Locale.ROOT, "%.3f", pace.curlMillis() / 1000.0))
+            .redirectErrorStream(true);
+        pb.environment().put("LC_ALL", "C");
+        return pb.start();
+    }
+
+    /** $1 = most attempts, $2 = the text the page must hold (the DUID), $3 = seconds between attempts. */
+    private static final String PROBER = """
+        read -r addr || exit 3
+        n=0
+        while [ "$n" -lt "$1" ]; do
+          n=$((n + 1))
+          if out=$(curl -6 -g -s -f --connect-timeout 0.2 -m 2 -w '\n%{time_total}' "http://[$addr]/"); then
+            at=$EPOCHREALTIME
+            case "$out" in *"$2"*) echo "OK $at $n ${out##*$'\n'}"; exit 0 ;; esac
+          fi
+          sleep "$3"
+        done
+        echo "FAIL after $n attempts"
+        exit 1
+        """;
 
     /** Why a device with a known DUID never learnt its instance address, in the orchestrator's words. */
     private String whyNoAddress(Probe p) {
@@ -811,6 +873,36 @@ public final class BenchRun implements AutoCloseable {
     }
 
     /**
+     * What one direct look-up costs the Karaf JVM: 100 {@code GET /instances/{id}} of a device's
+     * instance in a row, with the JVM's CPU time (utime + stime) before and after. The one-at-a-time
+     * followers make tens of these per device; the report says how much of the measured JVM's time
+     * that is.
+     */
+    private void measureLookupCost() throws IOException {
+        Probe probe = null;
+        for (List<Probe> l : List.of(result.pooled, result.sequential)) {
+            for (Probe p : l) {
+                if (probe == null && p.instanceId != null) {
+                    probe = p;
+                }
+            }
+        }
+        if (probe == null) {
+            return;
+        }
+        int n = 100;
+        long[] cpu0 = cpuTicks();
+        long t0 = System.nanoTime();
+        for (int k = 0; k < n; k++) {
+            restGet("/instances/" + probe.instanceId, true);
+        }
+        long wall = System.nanoTime() - t0;
+        long[] cpu1 = cpuTicks();
+        result.lookupWallMillis = wall / 1e6 / n;
+        result.lookupCpuMillis = (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) * 1000.0 / clockTicks() / n;
+    }
+
+    /**
      * Makes the store hold {@code settings.records()} instance records and as many clients, then
      * samples the Karaf JVM's RSS. Clients: ghost clients through the REST lease-event intake, from
      * a source that no route serves (they stay PENDING: no containers). Instance records: an
@@ -931,7 +1023,8 @@ public final class BenchRun implements AutoCloseable {
             java.util.Random random = new java.util.Random(42);
             long now = System.currentTimeMillis();
             try (java.sql.PreparedStatement ins = c.prepareStatement("INSERT INTO instance (id, duid, provider, provider_ref,"
-                    + " network, image, state, address, created_at, expires_at, destroyed_at) VALUES (?, ?, ?, ?, ?, ?, 'REMOVED', ?, ?, NULL, ?)");
+                    + " network, image, state, address, created_at, expires_at, destroyed_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, 'REMOVED', ?, ?, NULL, ?)");
                  java.sql.PreparedStatement ev = c.prepareStatement("INSERT INTO event_log (logged_at, kind, duid, instance_id, message)"
                     + " VALUES (?, 'DESTROYED', ?, ?, ?)")) {
                 for (int k = 0; have + k < target; k++) {
