@@ -2,9 +2,10 @@
 # ./orchestrator bench — the benchmark, on this machine, in one run (as root):
 #   1. JMH: core's event intake with in-memory plug-ins (module bench/)      -> jmh.json, jmh.txt
 #   2. the floor, the re-enacted prototype path and the orchestrator distribution with real
-#      DHCPv6 devices, one at a time and in a burst (itests BenchSmokeIT with -Dbench.full=true)
+#      DHCPv6 devices, one at a time, in a burst and one at a time with the warm pool, then the
+#      RSS with 1,000 instance records (itests BenchSmokeIT with -Dbench.full=true)
 #   -> bench/results/<timestamp>/report.md, latency-cdf.png, burst-timeline.png, samples.csv
-# Sizes: -Dbench.sequential=50 -Dbench.burst=100 ... through BENCH_OPTS; extra Maven flags (e.g. -o)
+# Sizes: -Dbench.sequential=50 -Dbench.burst=100 -Dbench.poolSequential=30 ... through BENCH_OPTS; extra Maven flags (e.g. -o)
 # through BENCH_MVN_OPTS; JMH options through BENCH_JMH_OPTS; BENCH_SKIP_JMH=1 skips step 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -14,9 +14,11 @@ import org.orchestrator.itests.bench.BenchSettings;
 import org.orchestrator.itests.bench.Report;
 
 /**
- * The benchmark harness of {@code ./orchestrator bench}, run small (5 devices, a small floor and
- * prototype sample) as part of the normal test run: the report and both plots are written and the
- * numbers are sane (every device reached its instance, nothing lost or duplicated).
+ * The benchmark harness of {@code ./orchestrator bench}, run small (5 devices one at a time, a burst
+ * of 5, 3 with the warm pool, a small floor and prototype sample, a store of 20 instance records)
+ * as part of the normal test run: the report and both plots are written and the numbers are sane
+ * (every device reached its instance, nothing lost or duplicated, the pool phase ran and at least
+ * one device claimed a spare, the instance records were read back after the restart).
  * With {@code -Dbench.full=true -Dbench.out=<dir>} the same class is the full run (scripts/bench.sh).
  */
 class BenchSmokeIT {
@@ -56,5 +58,19 @@ class BenchSmokeIT {
         // failures (FAILED transitions later retried) are reported, not asserted: a loaded CI machine may time out once
         assertThat(result.failures()).as("FAILED transitions in the event log").isLessThanOrEqualTo(settings.burst());
         assertThat(result.sequentialP50()).as("p50 lease-to-ready (ms)").isBetween(1.0, 60_000.0);
+
+        assertThat(result.pooledCount()).as("devices of the warm-pool phase").isEqualTo(settings.poolSequential());
+        assertThat(result.pooledLost()).as("devices (warm pool) that never reached their instance").isZero();
+        assertThat(result.poolHits()).as("devices that claimed a warm spare (CLAIMED, no fallback)").isGreaterThanOrEqualTo(1);
+        assertThat(result.pooledP50()).as("p50 lease-to-ready with the pool (ms)").isBetween(1.0, 60_000.0);
+        assertThat(result.orphanContainers()).as("containers of the bench provider that are no live instance").isZero();
+        assertThat(Files.readString(report)).contains("lease-to-ready with the warm pool p50").contains("With the warm pool");
+
+        if (settings.records() > 0) {
+            assertThat(result.recordsInstances()).as("instance records read back after the store was filled")
+                .isGreaterThanOrEqualTo(settings.records());
+            assertThat(result.recordsClients()).as("client records read back").isGreaterThanOrEqualTo(settings.records());
+            assertThat(result.recordsRssKb()).as("RSS sampled with the filled store (kB)").isPositive();
+        }
     }
 }

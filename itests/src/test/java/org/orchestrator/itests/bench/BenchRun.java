@@ -65,12 +65,13 @@ public final class BenchRun implements AutoCloseable {
     static final String NETWORK = "bn-inst";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern CLIENT_ID = Pattern.compile("option dhcp6.client-id ([0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2})+);");
-    private static final Pattern IAADDR = Pattern.compile("iaaddr ([0-9a-f:]+) \\{");
+    private static final Pattern PROBER_OK = Pattern.compile("OK ([0-9]+[.,][0-9]+) ([0-9]+) ([0-9]+[.,][0-9]+)");
+    private static final Pattern METRIC_COUNTER = Pattern.compile("(?m)^orchestrator_events_total\\{event=\"([^\"]+)\"\\} ([0-9.eE+]+)$");
 
     private final BenchSettings settings;
     private final BenchResult result = new BenchResult();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, String> instanceAddresses = new ConcurrentHashMap<>();
     private KarafInstance karaf;
     private Process protoHttpd;
@@ -79,6 +80,7 @@ public final class BenchRun implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger restErrors = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String lastRestError = "";
     private final String token = java.util.UUID.randomUUID().toString();
+    private volatile String authorization;
 
     public BenchRun(BenchSettings settings) {
         this.settings = settings;
@@ -103,12 +105,13 @@ public final class BenchRun implements AutoCloseable {
         runOrchestratorSequential();
         log("orchestrator: burst of %d devices", settings.burst());
         runOrchestratorBurst();
+        if (settings.poolSequential() > 0) {
+            log("orchestrator with a warm pool of %d: %d devices one at a time", settings.poolSize(), settings.poolSequential());
+            runOrchestratorPooled();
+        }
         collectEvents();
         checkDuplicates();
-        if (settings.records() > 0) {
-            log("filling the store up to %d client records", settings.records());
-            fillRecords();
-        }
+        measureLookupCost();
         Host.Result heap = Host.run(30, "jcmd", Long.toString(result.karafPid), "GC.heap_info");
         result.heapInfo = heap.ok() ? heap.out().trim() : "(jcmd GC.heap_info failed: " + heap.out().trim() + ")";
         Host.Result flags = Host.run(30, "jcmd", Long.toString(result.karafPid), "VM.flags");
@@ -117,6 +120,11 @@ public final class BenchRun implements AutoCloseable {
         result.hwmRssKb = rssKb("VmHWM");
         result.instanceRecords = restList("/instances").size();
         result.clientRecords = restList("/clients").size();
+        if (settings.records() > 0) {
+            log("store with %d instance records: ghost clients, Karaf stopped, historic instance rows added, Karaf started",
+                settings.records());
+            fillRecords();
+        }
         result.restErrors = restErrors.get();
         return result;
     }
@@ -125,7 +133,7 @@ public final class BenchRun implements AutoCloseable {
         karaf = KarafInstance.prepare("bench");
         String extra = System.getProperty("bench.karafJavaOpts", "");
         if (!extra.isBlank()) {
-            // Karaf 4.4's unix scripts set no heap limit (the JVM takes 1/4 of RAM); try e.g. -Xmx256m here
+            // replaces the JVM bounds bin/setenv sets when EXTRA_JAVA_OPTS is not exported (e.g. -Xmx256m)
             if (!extra.matches("[A-Za-z0-9:=+._ -]+")) {
                 throw new IllegalArgumentException("bench.karafJavaOpts: only JVM flags, got " + extra);
             }
@@ -150,14 +158,27 @@ public final class BenchRun implements AutoCloseable {
             "nftTable", "orch_bn_inst"));
         karaf.config("org.orchestrator.provider.docker-bn", Map.of("name", PROVIDER));
         karaf.config("org.orchestrator.webconsole", Map.of("leaseEventToken", token));
+        coreConfig(0);
+        Duration boot = karaf.start(Duration.ofSeconds(180));
+        result.bootMillis = boot.toMillis();
+        awaitPlatform();
+        result.karafPid = karaf.process().orElseThrow().pid();
+        result.bootRssKb = rssKb("VmRSS");
+    }
+
+    /** Writes core's policy; {@code poolSize} 0 turns the warm pool off. */
+    private void coreConfig(int poolSize) throws IOException {
         karaf.config("org.orchestrator.core", Map.of(
             "routes", SOURCE + "=" + PROVIDER + "," + NETWORK,
             "releaseGraceSeconds", "600",
             "reconcileIntervalSeconds", "120",
             "maxInstances", "0",
-            "concurrency", Integer.toString(settings.concurrency())));
-        Duration boot = karaf.start(Duration.ofSeconds(180));
-        result.bootMillis = boot.toMillis();
+            "concurrency", Integer.toString(settings.concurrency()),
+            "poolSize", Integer.toString(poolSize)));
+    }
+
+    /** Waits (60 s at most) until provider, DHCP source and network are available and the device bridge exists. */
+    private void awaitPlatform() throws Exception {
         long deadline = System.currentTimeMillis() + 60_000;
         while (true) {
             JsonNode health = restGet("/health");
@@ -170,8 +191,6 @@ public final class BenchRun implements AutoCloseable {
             }
             Thread.sleep(250);
         }
-        result.karafPid = karaf.process().orElseThrow().pid();
-        result.bootRssKb = rssKb("VmRSS");
     }
 
     private static boolean available(JsonNode health, String name) {
@@ -258,6 +277,10 @@ public final class BenchRun implements AutoCloseable {
         Files.writeString(proto.resolve("handler.url"), "http://[::1]:" + port + "/cgi-bin/event\n");
         bridge(PROTO_DEV_BRIDGE, PROTO_DEV_GW + "/64");
         bridge(PROTO_INST_BRIDGE, PROTO_INST_PREFIX + "1/64");
+        // The prototype's instance address is known before its container exists, so curl tries at once and the
+        // host's neighbour solicitation for it is pending: with the default 1 s between solicitations the device
+        // would reach its instance up to a second late. Solicit every 10 ms on this (the harness's own) bridge.
+        Host.must("sysctl", "-qw", "net.ipv6.neigh." + PROTO_INST_BRIDGE + ".retrans_time_ms=10");
         try {
             protoHttpd = new ProcessBuilder("busybox", "httpd", "-f", "-p", "[::1]:" + port, "-h", proto.resolve("www").toString())
                 .redirectErrorStream(true).redirectOutput(proto.resolve("httpd.log").toFile()).start();
@@ -276,7 +299,7 @@ public final class BenchRun implements AutoCloseable {
             for (Probe p : seq) {
                 p.requestedAt = System.currentTimeMillis();
                 p.device.requestLease();
-                follow(p, PROTO_DEV_GW, target, System.currentTimeMillis() + 60_000, 10);
+                follow(p, PROTO_DEV_GW, target, System.currentTimeMillis() + 60_000, ONE_AT_A_TIME);
             }
             result.prototypeSequential.addAll(seq);
             closeAll(seq);
@@ -295,26 +318,40 @@ public final class BenchRun implements AutoCloseable {
 
     // ---------------------------------------------------------------------------- orchestrator
 
+    /**
+     * How often a follower looks. One at a time nothing else runs, so the device's own client and
+     * instance are asked for directly and curl is retried every {@value #FINE_MILLIS} ms (default): the
+     * harness must not add the ~100 ms that the warm pool's target (120 ms) cannot afford. In a
+     * burst, a shared poll of {@code GET /instances} every {@value #SHARED_POLL_MILLIS} ms serves
+     * every follower (a hundred followers asking every 10 ms would be the load being measured).
+     *
+     * @param leaseMillis  between reads of the device's lease file
+     * @param lookupMillis between looks for the instance address
+     * @param curlMillis   between HTTP attempts from the device
+     */
+    record Pace(long leaseMillis, long lookupMillis, long curlMillis) {
+    }
+
+    static final long FINE_MILLIS = 10;
+    static final long SHARED_POLL_MILLIS = 200;
+    /** Look-up and curl intervals can be changed ({@code -Dbench.lookupMillis}, {@code -Dbench.curlMillis}) to see the harness's share. */
+    static final Pace ONE_AT_A_TIME = new Pace(FINE_MILLIS, Long.getLong("bench.lookupMillis", FINE_MILLIS),
+        Long.getLong("bench.curlMillis", FINE_MILLIS));
+    static final Pace BURST = new Pace(20, 40, 40);
+
     private void runOrchestratorSequential() throws Exception {
-        Thread poller = startInstancePoller(50);
-        try {
-            Target target = this::orchestratorAddress;
-            List<Probe> seq = devices("orch-bn-d", "obn-d", DEV_BRIDGE, settings.sequential());
-            for (Probe p : seq) {
-                p.requestedAt = System.currentTimeMillis();
-                p.device.requestLease();
-                follow(p, DEV_GW, target, System.currentTimeMillis() + 90_000, 10);
-            }
-            result.sequential.addAll(seq);
-        } finally {
-            polling = false;
-            poller.join(5000);
+        List<Probe> seq = devices("orch-bn-d", "obn-d", DEV_BRIDGE, settings.sequential());
+        for (Probe p : seq) {
+            p.requestedAt = System.currentTimeMillis();
+            p.device.requestLease();
+            follow(p, DEV_GW, this::directAddress, System.currentTimeMillis() + 90_000, ONE_AT_A_TIME);
         }
+        result.sequential.addAll(seq);
     }
 
     private void runOrchestratorBurst() throws Exception {
         List<Probe> burst = devices("orch-bn-b", "obn-b", DEV_BRIDGE, settings.burst());
-        Thread poller = startInstancePoller(200);
+        Thread poller = startInstancePoller(SHARED_POLL_MILLIS);
         List<long[]> rss = Collections.synchronizedList(new ArrayList<>());
         Thread sampler = new Thread(() -> {
             while (polling) {
@@ -325,8 +362,7 @@ public final class BenchRun implements AutoCloseable {
         try {
             long[] cpu0 = cpuTicks();
             sampler.start();
-            Target target = this::orchestratorAddress;
-            result.burstStart = burst(burst, DEV_GW, target);
+            result.burstStart = burst(burst, DEV_GW, this::sharedAddress);
             long[] cpu1 = cpuTicks();
             result.burstCpuMillis = (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) * 1000.0 / clockTicks();
             result.burst.addAll(burst);
@@ -337,6 +373,97 @@ public final class BenchRun implements AutoCloseable {
         }
         result.rssSamples.addAll(rss);
         result.peakRssKb = rss.stream().mapToLong(s -> s[1]).max().orElse(0);
+    }
+
+    /**
+     * The warm pool on: {@code poolSize} spares, then devices one at a time, each started only when
+     * at least one spare is ready (30 s at most), followed like the other one-at-a-time devices.
+     * The pool is turned off again (and its spares retired) afterwards, also on failure.
+     */
+    private void runOrchestratorPooled() throws Exception {
+        Map<String, Long> before = metricCounters();
+        long t0 = System.currentTimeMillis();
+        coreConfig(settings.poolSize());
+        try {
+            List<Probe> probes = devices("orch-bn-w", "obn-w", DEV_BRIDGE, settings.poolSequential());
+            JsonNode full = awaitPool(p -> p.path("ready").asInt() >= settings.poolSize() && p.path("starting").asInt() == 0,
+                180_000);
+            if (full == null) {
+                result.notes.add("warm pool: not full within 180 s after poolSize=" + settings.poolSize() + " (last: "
+                    + restGet("/pool") + "); devices joined anyway");
+            } else {
+                result.poolFillMillis = System.currentTimeMillis() - t0;
+            }
+            for (Probe p : probes) {
+                JsonNode pool = awaitPool(x -> x.path("ready").asInt() >= 1, 30_000);
+                if (pool == null) {
+                    result.notes.add("warm pool: no spare ready within 30 s before " + p.ns + " (last: " + restGet("/pool") + ")");
+                } else {
+                    p.poolReadyBefore = pool.path("ready").asInt();
+                }
+                p.requestedAt = System.currentTimeMillis();
+                p.device.requestLease();
+                follow(p, DEV_GW, this::directAddress, System.currentTimeMillis() + 90_000, ONE_AT_A_TIME);
+            }
+            result.pooled.addAll(probes);
+            Map<String, Long> after = metricCounters();
+            result.poolMetricHits = after.getOrDefault("pool.hit", 0L) - before.getOrDefault("pool.hit", 0L);
+            result.poolMetricMisses = after.getOrDefault("pool.miss", 0L) - before.getOrDefault("pool.miss", 0L);
+        } finally {
+            coreConfig(0);
+            long deadline = System.currentTimeMillis() + 90_000;
+            List<JsonNode> pools = restList("/pool");
+            java.util.Set<String> spares = spareContainers();
+            while ((!pools.isEmpty() || !spares.isEmpty()) && System.currentTimeMillis() < deadline) {
+                sleep(250);
+                pools = restList("/pool");
+                spares = spareContainers();
+            }
+            if (!pools.isEmpty() || !spares.isEmpty()) {
+                result.notes.add("warm pool: 90 s after poolSize=0 still listed " + pools + ", spare containers " + spares);
+            }
+        }
+    }
+
+    /**
+     * Polls {@code GET /pool} (every 50 ms, at most {@code timeoutMillis}) until its one pool
+     * satisfies {@code condition}; null when it did not in time.
+     */
+    private JsonNode awaitPool(java.util.function.Predicate<JsonNode> condition, long timeoutMillis) {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        do {
+            for (JsonNode pool : restList("/pool")) {
+                if (PROVIDER.equals(pool.path("provider").asText()) && condition.test(pool)) {
+                    return pool;
+                }
+            }
+            sleep(50);
+        } while (System.currentTimeMillis() < deadline);
+        return null;
+    }
+
+    /** Instance labels of the provider's containers that are no live instance (spares, or orphans). */
+    private java.util.Set<String> spareContainers() {
+        java.util.Set<String> out = new java.util.HashSet<>(Host.lines("docker", "ps", "-a", "--filter",
+            "label=org.orchestrator.provider=" + PROVIDER, "--format", "{{.Label \"org.orchestrator.instance\"}}"));
+        out.removeIf(String::isBlank);
+        for (JsonNode i : restList("/instances")) {
+            out.remove(i.path("id").asText());
+        }
+        return out;
+    }
+
+    /** Core's counters from {@code GET /metrics} (Prometheus text): {@code orchestrator_events_total{event="x"} n}. */
+    private Map<String, Long> metricCounters() {
+        Map<String, Long> out = new HashMap<>();
+        String text = restText("/metrics");
+        if (text != null) {
+            Matcher m = METRIC_COUNTER.matcher(text);
+            while (m.find()) {
+                out.put(m.group(1), (long) Double.parseDouble(m.group(2)));
+            }
+        }
+        return out;
     }
 
     /** Starts every device's DHCP client within about a second, then follows all of them in parallel. */
@@ -356,7 +483,7 @@ public final class BenchRun implements AutoCloseable {
         List<Future<?>> follows = new ArrayList<>();
         for (Probe p : probes) {
             follows.add(followers.submit(() -> {
-                follow(p, gateway, target, deadline, 20);
+                follow(p, gateway, target, deadline, BURST);
                 return null;
             }));
         }
@@ -371,20 +498,45 @@ public final class BenchRun implements AutoCloseable {
         return t0;
     }
 
-    /** The instance address from the shared poll, or (at most once a second per device) asked directly. */
-    private Optional<String> orchestratorAddress(Probe p) {
-        if (p.duid == null) {
+    /**
+     * The device's own instance address, asked directly: {@code GET /clients/{duid}} for the
+     * instance id, then {@code GET /instances/{id}} for its address (empty until it is attached).
+     */
+    private Optional<String> directAddress(Probe p) {
+        long t0 = System.nanoTime();
+        try {
+            return lookUp(p);
+        } finally {
+            p.lookupNanos += System.nanoTime() - t0;
+        }
+    }
+
+    private Optional<String> lookUp(Probe p) {
+        if (p.instanceId == null) {
+            JsonNode c = restGet("/clients/" + p.duid, true);
+            p.directLookups++;
+            String id = c == null ? null : text(c, "instanceId");
+            if (id == null) {
+                return Optional.empty();
+            }
+            p.instanceId = id;
+        }
+        JsonNode i = restGet("/instances/" + p.instanceId, true);
+        p.directLookups++;
+        if (i == null) {
+            // the instance was replaced (a pool fallback keeps the id; a repair may not): ask for the client again
+            p.instanceId = null;
             return Optional.empty();
         }
+        return p.duid.equals(text(i, "client")) ? Optional.ofNullable(text(i, "address")) : Optional.empty();
+    }
+
+    /** The instance address from the shared poll, or (at most once a second per device) asked directly. */
+    private Optional<String> sharedAddress(Probe p) {
         String a = instanceAddresses.get(p.duid);
         if (a == null && System.currentTimeMillis() - p.lastDirectLookup > 1000) {
             p.lastDirectLookup = System.currentTimeMillis();
-            for (JsonNode i : restList("/instances")) {
-                if (p.duid.equals(i.path("client").asText()) && !i.path("address").isNull() && !i.path("address").asText("").isEmpty()) {
-                    a = i.path("address").asText();
-                    p.directLookups++;
-                }
-            }
+            a = directAddress(p).orElse(null);
         }
         return Optional.ofNullable(a);
     }
@@ -395,9 +547,9 @@ public final class BenchRun implements AutoCloseable {
             while (polling) {
                 try {
                     for (JsonNode i : restList("/instances")) {
-                        String client = i.path("client").asText(null);
-                        String address = i.path("address").asText(null);
-                        if (client != null && address != null && !address.isEmpty() && !"null".equals(address)) {
+                        String client = text(i, "client");
+                        String address = text(i, "address");
+                        if (client != null && address != null) {
                             instanceAddresses.put(client, address);
                         }
                     }
@@ -412,6 +564,12 @@ public final class BenchRun implements AutoCloseable {
         return t;
     }
 
+    /** A JSON field's text, or null when it is missing, null or empty. */
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.path(field);
+        return v.isMissingNode() || v.isNull() || v.asText("").isEmpty() ? null : v.asText();
+    }
+
     // --------------------------------------------------------------------------------- devices
 
     /** A device under measurement and what happened to it (epoch milliseconds, 0 = never). */
@@ -422,13 +580,23 @@ public final class BenchRun implements AutoCloseable {
         volatile long requestedAt;
         volatile long leaseAt;
         volatile long httpAt;
+        /** From handing the instance address to the prober until its successful curl exited. */
+        volatile long httpCallMillis = -1;
+        /** The successful HTTP request itself (curl's time_total). */
+        volatile long httpRequestMillis = -1;
         volatile String address;
         volatile String duid;
+        volatile String instanceId;
         volatile String instanceAddress;
         volatile String error;
         volatile long lastDirectLookup;
+        /** REST calls made to learn the instance address, and the time spent in them. */
         volatile int directLookups;
-        final Map<String, Long> events = new HashMap<>();
+        volatile long lookupNanos;
+        volatile int curlAttempts;
+        /** Warm-pool phase: spares ready when the device was started (-1 = not known). */
+        volatile int poolReadyBefore = -1;
+        final Map<String, Long> events = new ConcurrentHashMap<>();
 
         Probe(String ns, Device device, Path leaseFile) {
             this.ns = ns;
@@ -438,6 +606,11 @@ public final class BenchRun implements AutoCloseable {
 
         double latency() {
             return leaseAt > 0 && httpAt > 0 ? httpAt - leaseAt : Double.NaN;
+        }
+
+        /** Warm-pool phase: the client claimed a spare and kept it (no fallback to provisioning). */
+        boolean poolHit() {
+            return events.containsKey("claimed") && !events.containsKey("fallback") && !events.containsKey("provisioned");
         }
     }
 
@@ -449,7 +622,6 @@ public final class BenchRun implements AutoCloseable {
     private List<Probe> devices(String nsPrefix, String vethPrefix, String bridge, int n) throws Exception {
         Path root = RUN.resolve("devices");
         Files.createDirectories(root);
-        List<Probe> probes = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<Probe>> fs = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
@@ -471,81 +643,126 @@ public final class BenchRun implements AutoCloseable {
     /**
      * Follows one device from its DHCP request to its first successful HTTP request to its
      * instance. The Reply's time is the modification time of dhclient's lease file when it first
-     * holds an address (dhclient writes it when it binds the lease).
+     * holds an address (dhclient writes it when it binds the lease). Address and DUID are taken
+     * from one read of the file: dhclient rewrites it (truncate, write), and a second read could
+     * see it cut short.
      */
-    private void follow(Probe p, String gateway, Target target, long deadline, long pollMillis) {
+    void follow(Probe p, String gateway, Target target, long deadline, Pace pace) {
+        Process prober = null;
         try {
-            while (p.address == null) {
-                if (Files.exists(p.leaseFile)) {
-                    String text = Files.readString(p.leaseFile);
-                    Matcher m = IAADDR.matcher(text);
-                    String last = null;
-                    while (m.find()) {
-                        last = m.group(1);
-                    }
-                    if (last != null) {
-                        p.leaseAt = Files.getLastModifiedTime(p.leaseFile).toMillis();
-                        p.address = last;
-                        break;
-                    }
+            while (true) {
+                DhclientLease lease = Files.exists(p.leaseFile)
+                    ? DhclientLease.parse(Files.readString(p.leaseFile, StandardCharsets.ISO_8859_1))
+                    : new DhclientLease(null, null);
+                if (lease.address() != null && p.leaseAt == 0) {
+                    p.leaseAt = Files.getLastModifiedTime(p.leaseFile).toMillis();
+                }
+                if (lease.address() != null && lease.clientId() != null) {
+                    p.address = lease.address();
+                    p.duid = lease.clientId();
+                    break;
                 }
                 if (System.currentTimeMillis() > deadline) {
-                    p.error = "no lease";
+                    p.error = lease.address() == null ? "no lease"
+                        : "duid unknown: the lease file holds " + lease.address() + " but no option dhcp6.client-id";
                     return;
                 }
-                sleep(pollMillis);
+                sleep(pace.leaseMillis());
             }
-            p.duid = clientId(Files.readString(p.leaseFile));
-            p.lastDirectLookup = System.currentTimeMillis();
             Host.run("ip", "-n", p.ns, "-6", "addr", "replace", p.address + "/128", "dev", "eth0");
             Host.run("ip", "-n", p.ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
+            prober = startProber(p, deadline, pace);
             while (p.instanceAddress == null) {
                 p.instanceAddress = target.instanceAddress(p).orElse(null);
                 if (p.instanceAddress != null) {
                     break;
                 }
                 if (System.currentTimeMillis() > deadline) {
-                    p.error = "no instance address (" + restErrors.get() + " failed REST calls so far, last: " + lastRestError
-                        + "; the client now: " + restGet("/clients/" + p.duid) + ")";
+                    p.error = "no instance address: " + whyNoAddress(p);
                     return;
                 }
-                sleep(pollMillis * 2);
+                sleep(pace.lookupMillis());
             }
-            while (true) {
-                Host.Result r = Host.run(10, "ip", "netns", "exec", p.ns, "curl", "-6", "-g", "-s", "-f", "-m", "2",
-                    "http://[" + p.instanceAddress + "]/");
-                if (r.ok() && (p.duid == null || r.out().contains(p.duid))) {
-                    p.httpAt = System.currentTimeMillis();
-                    return;
-                }
-                if (System.currentTimeMillis() > deadline) {
-                    p.error = "no HTTP answer from " + p.instanceAddress;
-                    return;
-                }
-                sleep(pollMillis * 2);
+            long given = System.currentTimeMillis();
+            try (java.io.Writer w = new java.io.OutputStreamWriter(prober.getOutputStream(), StandardCharsets.US_ASCII)) {
+                w.write(p.instanceAddress + "\n");
+            }
+            boolean ended = prober.waitFor(Math.max(1, deadline - System.currentTimeMillis()) + 5_000, TimeUnit.MILLISECONDS);
+            String out = ended ? new String(prober.getInputStream().readAllBytes(), StandardCharsets.UTF_8) : "";
+            Matcher ok = PROBER_OK.matcher(out);
+            if (ended && prober.exitValue() == 0 && ok.find()) {
+                p.httpAt = Math.round(Double.parseDouble(ok.group(1).replace(',', '.')) * 1000);
+                p.curlAttempts = Integer.parseInt(ok.group(2));
+                p.httpRequestMillis = Math.round(Double.parseDouble(ok.group(3).replace(',', '.')) * 1000);
+                p.httpCallMillis = p.httpAt - given;
+            } else {
+                p.error = "no HTTP answer naming " + p.duid + " from " + p.instanceAddress + " by the deadline ("
+                    + (ended ? "prober exited " + prober.exitValue() + ": " + out.trim() : "prober still running") + ")";
             }
         } catch (Exception e) {
             p.error = e.toString();
+        } finally {
+            if (prober != null && prober.isAlive()) {
+                prober.descendants().forEach(ProcessHandle::destroyForcibly);
+                prober.destroyForcibly();
+            }
         }
     }
 
     /**
-     * The DUID the client presented, from its lease's {@code option dhcp6.client-id} (hex without
-     * leading zeros); {@link Device#duid()} misreads a DUID holding the byte 0x5c (backslash).
+     * The device's HTTP prober: bash inside the device's namespace, started before the instance
+     * address is known, that reads the address from its input and then runs curl (every
+     * {@code curlMillis}, bounded in attempts) until the answer names the device's DUID. It prints
+     * {@code OK <epoch seconds> <attempts> <curl time_total>} with the time taken in the namespace
+     * right after curl exited, so neither {@code ip netns exec} nor the JVM's process handling is
+     * part of the measured time; only curl's own start is. A connection not made within 0.2 s is
+     * tried again: a SYN lost while the instance is still being wired would otherwise wait for
+     * TCP's retransmission a second later.
      */
-    static String clientId(String leaseFile) {
-        Matcher m = CLIENT_ID.matcher(leaseFile);
-        if (!m.find()) {
-            return null;
+    private static Process startProber(Probe p, long deadline, Pace pace) throws IOException {
+        long attempts = Math.max(1, (deadline - System.currentTimeMillis()) / Math.max(1, pace.curlMillis()));
+        ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", p.ns, "bash", "-c", PROBER, "bench-prober",
+            Long.toString(Math.min(attempts, 100_000)), p.duid, String.format(java.util.Locale.ROOT, "%.3f", pace.curlMillis() / 1000.0))
+            .redirectErrorStream(true);
+        pb.environment().put("LC_ALL", "C");
+        return pb.start();
+    }
+
+    /** $1 = most attempts, $2 = the text the page must hold (the DUID), $3 = seconds between attempts. */
+    private static final String PROBER = """
+        read -r addr || exit 3
+        n=0
+        while [ "$n" -lt "$1" ]; do
+          n=$((n + 1))
+          if out=$(curl -6 -g -s -f --connect-timeout 0.2 -m 2 -w '\n%{time_total}' "http://[$addr]/"); then
+            at=$EPOCHREALTIME
+            case "$out" in *"$2"*) echo "OK $at $n ${out##*$'\n'}"; exit 0 ;; esac
+          fi
+          sleep "$3"
+        done
+        echo "FAIL after $n attempts"
+        exit 1
+        """;
+
+    /** Why a device with a known DUID never learnt its instance address, in the orchestrator's words. */
+    private String whyNoAddress(Probe p) {
+        String rest = " (" + restErrors.get() + " failed REST calls so far, last: " + lastRestError + ")";
+        if (p.duid == null) {
+            return "duid unknown" + rest;
         }
-        StringBuilder sb = new StringBuilder();
-        for (String part : m.group(1).split(":")) {
-            if (sb.length() > 0) {
-                sb.append(':');
-            }
-            sb.append(part.length() == 1 ? "0" + part : part);
+        JsonNode c = restGet("/clients/" + p.duid, true);
+        if (c == null) {
+            return "core has no client " + p.duid + rest;
         }
-        return sb.toString().toLowerCase(java.util.Locale.ROOT);
+        String id = text(c, "instanceId");
+        if (id == null) {
+            return "client " + p.duid + " has no instance: state " + text(c, "state") + ", reason " + text(c, "reason") + rest;
+        }
+        JsonNode i = restGet("/instances/" + id, true);
+        if (i == null) {
+            return "client " + p.duid + " names instance " + id + ", which core does not know" + rest;
+        }
+        return "instance " + id + " of client " + p.duid + " (state " + text(c, "state") + ") has no address: " + i + rest;
     }
 
     private static void closeAll(List<Probe> probes) {
@@ -559,14 +776,11 @@ public final class BenchRun implements AutoCloseable {
     /** Reads the event log and attaches each bench client's phase timestamps to its probe. */
     private void collectEvents() throws Exception {
         Map<String, Probe> byDuid = new HashMap<>();
-        for (Probe p : result.sequential) {
-            if (p.duid != null) {
-                byDuid.put(p.duid, p);
-            }
-        }
-        for (Probe p : result.burst) {
-            if (p.duid != null) {
-                byDuid.put(p.duid, p);
+        for (List<Probe> l : List.of(result.sequential, result.burst, result.pooled)) {
+            for (Probe p : l) {
+                if (p.duid != null) {
+                    byDuid.put(p.duid, p);
+                }
             }
         }
         long since = 0;
@@ -591,6 +805,9 @@ public final class BenchRun implements AutoCloseable {
                     case "LEASE_ADDED" -> "lease";
                     case "STATE" -> message.contains("-> PROVISIONING") ? "provisioning"
                         : message.contains("READY") ? "ready" : null;
+                    case "CLAIMED" -> "claimed";
+                    case "PERSONALISED" -> "personalised";
+                    case "POOL_FALLBACK" -> "fallback";
                     case "PROVISIONED" -> "provisioned";
                     case "ATTACHED" -> "attached";
                     case "PINNED" -> "pinned";
@@ -603,26 +820,31 @@ public final class BenchRun implements AutoCloseable {
         }
     }
 
-    /** Duplicates: two containers for one client, two instances for one client, one address twice. */
+    /**
+     * Duplicates: two containers for one instance, two instances for one client, one instance
+     * address twice, one device address twice. Containers are grouped by their instance label: a
+     * claimed spare keeps the spare's client label (Docker cannot change labels).
+     */
     private void checkDuplicates() throws Exception {
-        Map<String, Integer> perClient = new HashMap<>();
-        for (String client : Host.lines("docker", "ps", "-a", "--filter", "label=org.orchestrator.provider=" + PROVIDER,
-                "--format", "{{.Label \"org.orchestrator.client\"}}")) {
-            perClient.merge(client.trim(), 1, Integer::sum);
+        Map<String, Integer> perInstance = new HashMap<>();
+        for (String instance : Host.lines("docker", "ps", "-a", "--filter", "label=org.orchestrator.provider=" + PROVIDER,
+                "--format", "{{.Label \"org.orchestrator.instance\"}}")) {
+            perInstance.merge(instance.trim(), 1, Integer::sum);
         }
         int dup = 0;
-        for (int c : perClient.values()) {
+        for (int c : perInstance.values()) {
             dup += Math.max(0, c - 1);
         }
-        result.containers = perClient.values().stream().mapToInt(Integer::intValue).sum();
+        result.containers = perInstance.values().stream().mapToInt(Integer::intValue).sum();
         Map<String, Integer> instancesPerClient = new HashMap<>();
         Map<String, Integer> perAddress = new HashMap<>();
         for (JsonNode i : restList("/instances")) {
             instancesPerClient.merge(i.path("client").asText(), 1, Integer::sum);
-            String a = i.path("address").asText("");
-            if (!a.isEmpty() && !"null".equals(a)) {
+            String a = text(i, "address");
+            if (a != null) {
                 perAddress.merge(a, 1, Integer::sum);
             }
+            perInstance.remove(i.path("id").asText());
         }
         for (int c : instancesPerClient.values()) {
             dup += Math.max(0, c - 1);
@@ -631,7 +853,7 @@ public final class BenchRun implements AutoCloseable {
             dup += Math.max(0, c - 1);
         }
         Map<String, Integer> deviceAddresses = new HashMap<>();
-        for (List<Probe> l : List.of(result.sequential, result.burst)) {
+        for (List<Probe> l : List.of(result.sequential, result.burst, result.pooled)) {
             for (Probe p : l) {
                 if (p.address != null) {
                     deviceAddresses.merge(p.address, 1, Integer::sum);
@@ -642,14 +864,56 @@ public final class BenchRun implements AutoCloseable {
             dup += Math.max(0, c - 1);
         }
         result.duplicated = dup;
+        // the pool is off again by now: a container of the provider that is no live instance is an orphan (or a spare not retired)
+        result.orphanContainers = perInstance.values().stream().mapToInt(Integer::intValue).sum();
+        if (result.orphanContainers > 0) {
+            result.notes.add("containers of " + PROVIDER + " that are no live instance (orphans or spares not retired): "
+                + perInstance.keySet());
+        }
     }
 
     /**
-     * Adds client records up to {@code settings.records()} through the REST lease-event intake, from
-     * a source that no route serves (they stay PENDING: records without containers), then samples
-     * the Karaf JVM's RSS.
+     * What one direct look-up costs the Karaf JVM: 100 {@code GET /instances/{id}} of a device's
+     * instance in a row, with the JVM's CPU time (utime + stime) before and after. The one-at-a-time
+     * followers make tens of these per device; the report says how much of the measured JVM's time
+     * that is.
+     */
+    private void measureLookupCost() throws IOException {
+        Probe probe = null;
+        for (List<Probe> l : List.of(result.pooled, result.sequential)) {
+            for (Probe p : l) {
+                if (probe == null && p.instanceId != null) {
+                    probe = p;
+                }
+            }
+        }
+        if (probe == null) {
+            return;
+        }
+        int n = 100;
+        long[] cpu0 = cpuTicks();
+        long t0 = System.nanoTime();
+        for (int k = 0; k < n; k++) {
+            restGet("/instances/" + probe.instanceId, true);
+        }
+        long wall = System.nanoTime() - t0;
+        long[] cpu1 = cpuTicks();
+        result.lookupWallMillis = wall / 1e6 / n;
+        result.lookupCpuMillis = (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) * 1000.0 / clockTicks() / n;
+    }
+
+    /**
+     * Makes the store hold {@code settings.records()} instance records and as many clients, then
+     * samples the Karaf JVM's RSS. Clients: ghost clients through the REST lease-event intake, from
+     * a source that no route serves (they stay PENDING: no containers). Instance records: an
+     * instance row is kept after its container is destroyed ({@code destroyed_at} set), so Karaf is
+     * stopped, the ghost clients are given historic (destroyed) instance rows, each with its
+     * {@code DESTROYED} audit entry, through JDBC in the H2 file store, and Karaf is started again.
+     * After a reconcile pass and reads of {@code /instances}, {@code /clients}, {@code /events} and
+     * every historic instance, the RSS is sampled every 200 ms for 10 s; the maximum is reported.
      */
     private void fillRecords() throws Exception {
+        long t0 = System.currentTimeMillis();
         int have = restList("/clients").size();
         long expires = System.currentTimeMillis() / 1000 + 3600;
         for (int i = have; i < settings.records(); i++) {
@@ -664,30 +928,186 @@ public final class BenchRun implements AutoCloseable {
                 break;
             }
         }
-        sleep(3000);
-        result.recordsRssKb = rssKb("VmRSS");
+        String url = storeUrl();
+        if (url == null) {
+            return;
+        }
+        karaf.stop(Duration.ofSeconds(90));
+        List<String> historic = addHistoricInstances(url, settings.records());
+        Duration boot = karaf.start(Duration.ofSeconds(180));
+        result.restartMillis = boot.toMillis();
+        awaitPlatform();
+        result.karafPid = karaf.process().orElseThrow().pid();
+        HttpResponse<String> reconcile = restCall("POST", "/reconcile", null, Duration.ofSeconds(300), false);
+        if (reconcile == null || reconcile.statusCode() != 200) {
+            result.notes.add("records: the reconcile pass after the restart failed: "
+                + (reconcile == null ? lastRestError : reconcile.statusCode() + " " + reconcile.body()));
+        }
+        int live = restList("/instances").size();
         result.recordsClients = restList("/clients").size();
+        result.recordsEvents = restList("/events?limit=10000").size();
+        int found = 0;
+        for (String id : historic) {
+            JsonNode i = restGet("/instances/" + id);
+            if (i != null && id.equals(text(i, "id"))) {
+                found++;
+            }
+        }
+        result.recordsLiveInstances = live;
+        result.recordsHistoricInstances = found;
+        if (found < historic.size()) {
+            result.notes.add("records: " + (historic.size() - found) + " of " + historic.size()
+                + " historic instance rows written through JDBC were not found through GET /instances/{id}");
+        }
+        long max = 0;
+        for (int k = 0; k < 50; k++) {
+            max = Math.max(max, rssKb("VmRSS"));
+            sleep(200);
+        }
+        result.recordsRssKb = max;
+        result.recordsMillis = System.currentTimeMillis() - t0;
+    }
+
+    /**
+     * The store's JDBC URL: {@code jdbcUrl} of {@code etc/org.orchestrator.core.store.cfg}, else
+     * core's default H2 file; null (with a note) when it is not an H2 file this harness can open.
+     */
+    private String storeUrl() throws IOException {
+        String url = "jdbc:h2:file:${karaf.data}/orchestrator/store";
+        Path cfg = karaf.home().resolve("etc/org.orchestrator.core.store.cfg");
+        if (Files.exists(cfg)) {
+            for (String line : Files.readAllLines(cfg)) {
+                Matcher m = Pattern.compile("^\\s*jdbcUrl\\s*[=:]\\s*(\\S.*?)\\s*$").matcher(line);
+                if (m.matches()) {
+                    url = m.group(1);
+                }
+            }
+        }
+        url = url.replace("${karaf.data}", karaf.home().resolve("data").toString());
+        if (!url.startsWith("jdbc:h2:file:")) {
+            result.notes.add("records: the store is not an H2 file (" + url.replaceAll("[;?].*", "")
+                + "); no historic instance rows were added");
+            return null;
+        }
+        return url;
+    }
+
+    /**
+     * Adds destroyed instance rows (as core leaves them: state REMOVED, {@code destroyed_at} set,
+     * one {@code DESTROYED} audit entry each) for the ghost clients until the {@code instance}
+     * table holds {@code target} rows. Karaf must be stopped (H2 locks its file).
+     *
+     * @return the ids of the rows added
+     */
+    private List<String> addHistoricInstances(String url, int target) throws Exception {
+        List<String> ids = new ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "", "")) {
+            c.setAutoCommit(false);
+            int have;
+            try (java.sql.Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM instance")) {
+                rs.next();
+                have = rs.getInt(1);
+            }
+            List<String> ghosts = new ArrayList<>();
+            try (java.sql.Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT duid FROM client WHERE source = 'bn-ghost' ORDER BY duid")) {
+                while (rs.next()) {
+                    ghosts.add(rs.getString(1));
+                }
+            }
+            if (ghosts.isEmpty()) {
+                ghosts.add("00:04:6f:72:63:68:62:6e:ff:ff");
+                result.notes.add("records: no ghost clients; historic instance rows name a client that does not exist");
+            }
+            java.util.Random random = new java.util.Random(42);
+            long now = System.currentTimeMillis();
+            try (java.sql.PreparedStatement ins = c.prepareStatement("INSERT INTO instance (id, duid, provider, provider_ref,"
+                    + " network, image, state, address, created_at, expires_at, destroyed_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, 'REMOVED', ?, ?, NULL, ?)");
+                 java.sql.PreparedStatement ev = c.prepareStatement("INSERT INTO event_log (logged_at, kind, duid, instance_id, message)"
+                    + " VALUES (?, 'DESTROYED', ?, ?, ?)")) {
+                for (int k = 0; have + k < target; k++) {
+                    String id = "i-" + Long.toHexString(random.nextLong() | Long.MIN_VALUE);
+                    String duid = ghosts.get(k % ghosts.size());
+                    long created = now - 86_400_000L + k * 60_000L % 43_200_000L;
+                    long destroyed = created + 600_000L;
+                    ins.setString(1, id);
+                    ins.setString(2, duid);
+                    ins.setString(3, PROVIDER);
+                    ins.setString(4, String.format("%016x%016x%016x%016x", random.nextLong(), random.nextLong(), random.nextLong(),
+                        random.nextLong()));
+                    ins.setString(5, NETWORK);
+                    ins.setString(6, IMAGE);
+                    ins.setString(7, String.format("fd00:7c:1::e:%x", k + 1));
+                    ins.setLong(8, created);
+                    ins.setLong(9, destroyed);
+                    ins.addBatch();
+                    ev.setLong(1, destroyed);
+                    ev.setString(2, duid);
+                    ev.setString(3, id);
+                    ev.setString(4, "destroyed " + id + " at " + PROVIDER + ": historic record added by the benchmark");
+                    ev.addBatch();
+                    ids.add(id);
+                }
+                ins.executeBatch();
+                ev.executeBatch();
+            }
+            c.commit();
+        }
+        return ids;
     }
 
     // ---------------------------------------------------------------------------------- helpers
 
     private JsonNode restGet(String path) {
-        try {
-            String auth = "admin:" + karaf.adminPassword();
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + karaf.httpPort() + "/orchestrator/api/v1" + path))
-                .timeout(Duration.ofSeconds(20))
-                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(auth.getBytes(StandardCharsets.UTF_8)))
-                .GET().build();
-            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                return JSON.readTree(r.body());
-            }
-            restErrors.incrementAndGet();
-            lastRestError = "GET " + path + " answered " + r.statusCode() + ": " + r.body().substring(0, Math.min(200, r.body().length()));
+        return restGet(path, false);
+    }
+
+    /**
+     * GET under the REST base as admin; null when it failed. A failure is counted (and named in the
+     * report) unless it is a 404 and {@code notFoundIsAbsent}: a client or instance not there yet.
+     */
+    private JsonNode restGet(String path, boolean notFoundIsAbsent) {
+        HttpResponse<String> r = restCall("GET", path, null, Duration.ofSeconds(20), notFoundIsAbsent);
+        if (r == null || r.statusCode() != 200) {
             return null;
-        } catch (Exception e) {
+        }
+        try {
+            return JSON.readTree(r.body());
+        } catch (IOException e) {
             restErrors.incrementAndGet();
             lastRestError = "GET " + path + ": " + e;
+            return null;
+        }
+    }
+
+    private String restText(String path) {
+        HttpResponse<String> r = restCall("GET", path, null, Duration.ofSeconds(20), false);
+        return r == null || r.statusCode() != 200 ? null : r.body();
+    }
+
+    private HttpResponse<String> restCall(String method, String path, String body, Duration timeout, boolean notFoundIsAbsent) {
+        try {
+            if (authorization == null) {
+                authorization = "Basic " + Base64.getEncoder().encodeToString(("admin:" + karaf.adminPassword())
+                    .getBytes(StandardCharsets.UTF_8));
+            }
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + karaf.httpPort() + "/orchestrator/api/v1" + path))
+                .timeout(timeout)
+                .header("Authorization", authorization)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .build();
+            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() / 100 != 2 && !(notFoundIsAbsent && r.statusCode() == 404)) {
+                restErrors.incrementAndGet();
+                lastRestError = method + " " + path + " answered " + r.statusCode() + ": "
+                    + r.body().substring(0, Math.min(200, r.body().length()));
+            }
+            return r;
+        } catch (Exception e) {
+            restErrors.incrementAndGet();
+            lastRestError = method + " " + path + ": " + e;
             return null;
         }
     }

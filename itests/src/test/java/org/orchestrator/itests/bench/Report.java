@@ -36,6 +36,7 @@ public final class Report {
         Path dir = r.settings.outDir();
         Files.createDirectories(dir);
         Stats orch = Stats.of(BenchResult.latencies(r.sequential));
+        Stats pool = Stats.of(BenchResult.latencies(r.pooled));
         Stats floor = Stats.of(r.floorSequential);
         Stats proto = Stats.of(BenchResult.latencies(r.prototypeSequential));
         double burstAll = BenchResult.allReadyMillis(r.burst, r.burstStart);
@@ -50,23 +51,29 @@ public final class Report {
             .append("; floor ").append(r.floorSequential.size()).append(" one at a time and ").append(r.floorParallelDone.size())
             .append(" with parallelism ").append(r.settings.parallelism()).append("; prototype path ")
             .append(r.prototypeSequential.size()).append(" one at a time and a burst of ").append(r.prototypeBurst.size())
-            .append("; core concurrency ").append(r.settings.concurrency()).append(". Distribution booted in ")
-            .append(r.bootMillis).append(" ms.\n\n");
+            .append("; core concurrency ").append(r.settings.concurrency()).append("; with the warm pool (")
+            .append(r.settings.poolSize()).append(" spares) ").append(r.pooled.size()).append(" one at a time; store filled to ")
+            .append(r.settings.records()).append(" instance records. Distribution booted in ").append(r.bootMillis).append(" ms.\n\n");
 
         md.append("## Summary\n\n");
         md.append("| metric | orchestrator | floor | prototype path | orch / floor | orch / prototype |\n|---|---:|---:|---:|---:|---:|\n");
         row(md, "lease-to-ready p50 (ms)", orch.p50(), floor.p50(), proto.p50());
         row(md, "lease-to-ready p95 (ms)", orch.p95(), floor.p95(), proto.p95());
         row(md, "lease-to-ready max (ms)", orch.max(), floor.max(), proto.max());
+        row(md, "lease-to-ready with the warm pool p50 (ms)", pool.p50(), floor.p50(), proto.p50());
+        row(md, "lease-to-ready with the warm pool p95 (ms)", pool.p95(), floor.p95(), proto.p95());
+        row(md, "lease-to-ready with the warm pool max (ms)", pool.max(), floor.max(), proto.max());
+        md.append(String.format(Locale.ROOT, "| warm pool: hits / misses (event log; core's counters) | %d / %d (%d / %d) | | | | |%n",
+            BenchResult.poolHits(r.pooled), r.pooled.size() - BenchResult.poolHits(r.pooled), r.poolMetricHits, r.poolMetricMisses));
         row(md, "burst of " + r.burst.size() + ": all ready (ms)", burstAll, r.floorParallelMillis, protoBurstAll);
-        md.append(String.format(Locale.ROOT, "| burst: lost / duplicated / failures | %d / %d / %d | %d failed | %d lost | | |%n",
-            BenchResult.lost(r.burst) + BenchResult.lost(r.sequential), r.duplicated, r.failures, r.floorParallelFailures,
+        md.append(String.format(Locale.ROOT, "| all phases: lost / duplicated / failures | %d / %d / %d | %d failed | %d lost | | |%n",
+            lost(r), r.duplicated, r.failures, r.floorParallelFailures,
             BenchResult.lost(r.prototypeBurst) + BenchResult.lost(r.prototypeSequential)));
         md.append(String.format(Locale.ROOT, "| Karaf JVM RSS: boot / peak in burst / end (MB) | %.0f / %.0f / %.0f | | | | |%n",
             r.bootRssKb / 1024.0, r.peakRssKb / 1024.0, r.finalRssKb / 1024.0));
-        if (r.recordsClients > 0) {
-            md.append(String.format(Locale.ROOT, "| Karaf JVM RSS with %d client records (%d with instances) (MB) | %.0f | | | | |%n",
-                r.recordsClients, r.instanceRecords, r.recordsRssKb / 1024.0));
+        if (r.recordsRssKb > 0) {
+            md.append(String.format(Locale.ROOT, "| Karaf JVM RSS with %d instance records (%d clients), restarted JVM, max over 10 s (MB) "
+                + "| %.0f | | | | |%n", r.recordsInstances(), r.recordsClients, r.recordsRssKb / 1024.0));
         }
         md.append(String.format(Locale.ROOT, "| Karaf JVM CPU time during the burst (s) | %.1f | | | | |%n", r.burstCpuMillis / 1000));
         md.append(String.format(Locale.ROOT, "| event intake (JMH, events/s) | %s | | | | |%n", jmh.summary()));
@@ -74,31 +81,38 @@ public final class Report {
             + "addressed with `ip`/`nsenter`, until its first HTTP answer (bench/floor/floor-one.sh); it has no DHCP. "
             + "Orchestrator and prototype path: from the DHCPv6 Reply to the device's first successful HTTP request to its "
             + "instance. The Reply time is the modification time of the device's dhclient lease file at the moment it first "
-            + "holds an address (dhclient writes it when it binds the lease; no packet capture).\n\n");
+            + "holds an address (dhclient writes it when it binds the lease; no packet capture); how the harness looks and what "
+            + "it costs: see *How the harness measures* below.\n\n");
+
 
         md.append("## Goals\n\n| goal | target | measured | met |\n|---|---|---|---|\n");
         goal(md, "p50 lease-to-ready ≤ 1.2 × floor", fmt(1.2 * floor.p50()) + " ms", fmt(orch.p50()) + " ms",
             orch.p50() <= 1.2 * floor.p50());
         goal(md, "burst of " + r.burst.size() + " ready ≤ 1.5 × floor's parallel time", fmt(1.5 * r.floorParallelMillis) + " ms",
             fmt(burstAll) + " ms", burstAll <= 1.5 * r.floorParallelMillis);
-        int lost = BenchResult.lost(r.burst) + BenchResult.lost(r.sequential);
+        double poolTarget = Math.min(120, floor.p50() / 5);
+        goal(md, "p50 lease-to-ready with the pool ≤ 120 ms and ≤ floor/5", fmt(poolTarget) + " ms", fmt(pool.p50()) + " ms",
+            pool.p50() <= poolTarget);
+        int lost = lost(r);
         goal(md, "0 lost", "0", Integer.toString(lost), lost == 0);
         goal(md, "0 duplicated", "0", Integer.toString(r.duplicated), r.duplicated == 0);
         goal(md, "event intake ≥ 10,000 events/s", "10000", jmh.summary(), jmh.intake() >= 10_000);
-        long rss = Math.max(r.peakRssKb, Math.max(r.finalRssKb, r.recordsRssKb));
-        String verdict = rss > 350 * 1024 ? "**no**" : r.recordsClients >= 1000 ? "yes, for client records; instance records only "
-            + r.instanceRecords : "not measured at 1,000 records (" + r.instanceRecords + " instance records)";
-        md.append(String.format(Locale.ROOT, "| Karaf RSS ≤ 350 MB with 1,000 instance records | 350 MB | %.0f MB (max of burst peak, end, "
-            + "and with %d client records; %d instance records) | %s |%n", rss / 1024.0, Math.max(r.recordsClients, r.clientRecords),
-            r.instanceRecords, verdict));
+        String verdict = r.recordsRssKb == 0 ? "not measured" : r.recordsRssKb > 350 * 1024 ? "**no**"
+            : r.recordsInstances() >= 1000 ? "yes" : "not measured at 1,000 instance records (" + r.recordsInstances() + ")";
+        md.append(String.format(Locale.ROOT, "| Karaf RSS ≤ 350 MB with 1,000 instance records | 350 MB | %.0f MB with %d instance records "
+            + "(%d live, %d destroyed) and %d clients, in the JVM restarted on the filled store (max over 10 s after a reconcile pass "
+            + "and reads of every list); before the restart: peak in the burst %.0f MB, end of the phases %.0f MB | %s |%n",
+            r.recordsRssKb / 1024.0, r.recordsInstances(), r.recordsLiveInstances, r.recordsHistoricInstances, r.recordsClients,
+            r.peakRssKb / 1024.0, r.finalRssKb / 1024.0, verdict));
 
         md.append("\n## Where the time goes (orchestrator, from the event log)\n\n");
         md.append("Phases per client, from the device's lease file and core's event-log timestamps: *hook* = Reply → "
             + "`LEASE_ADDED` (dnsmasq script, hook, plug-in, store commit); *queue* = → `PROVISIONING`; *provision* = → "
             + "`PROVISIONED` (docker create+start); *attach* = → `ATTACHED` (veth, address, nftables); *pin* = → `PINNED`; "
             + "*ready* = → `READY`; *first HTTP* = `READY` → the device's first successful request (negative when the "
-            + "instance answered before READY was stored; includes the harness's poll of the instance address, every 50 ms "
-            + "one at a time and 200 ms in the burst).\n\n");
+            + "instance answered before READY was stored; includes the harness's look-up of the instance address, every "
+            + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms one at a time and " + BenchRun.SHARED_POLL_MILLIS
+            + " ms in the burst, and the successful curl).\n\n");
         md.append("| phase | one at a time p50 | p95 | burst p50 | p95 |\n|---|---:|---:|---:|---:|\n");
         String[][] phases = {{"hook", null, "lease"}, {"queue", "lease", "provisioning"}, {"provision", "provisioning", "provisioned"},
             {"attach", "provisioned", "attached"}, {"pin", "attached", "pinned"}, {"ready", "pinned", "ready"}, {"first HTTP", "ready", null}};
@@ -107,6 +121,23 @@ public final class Report {
             Stats b = Stats.of(phase(r.burst, ph[1], ph[2]));
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", ph[0], fmt(a.p50()), fmt(a.p95()), fmt(b.p50()), fmt(b.p95())));
         }
+        md.append("\n### With the warm pool (one at a time)\n\nPhases per client that claimed a spare (" + BenchResult.poolHits(r.pooled)
+            + " of " + r.pooled.size() + "): *hook* = Reply → `LEASE_ADDED`; *claim* = → `CLAIMED` (queue, spare taken and the "
+            + "instance stored in one transaction); *personalise* = → `PERSONALISED` (identity files copied into the spare, "
+            + "container renamed); *attach* = → `ATTACHED`; *pin* = → `PINNED`; *ready* = → `READY`; *first HTTP* = `READY` → "
+            + "the device's first successful request; *total* = Reply → first HTTP.\n\n");
+        md.append("| phase | p50 | p95 | max |\n|---|---:|---:|---:|\n");
+        List<BenchRun.Probe> hits = r.pooled.stream().filter(BenchRun.Probe::poolHit).toList();
+        String[][] poolPhases = {{"hook", null, "lease"}, {"claim", "lease", "claimed"}, {"personalise", "claimed", "personalised"},
+            {"attach", "personalised", "attached"}, {"pin", "attached", "pinned"}, {"ready", "pinned", "ready"},
+            {"first HTTP", "ready", null}, {"total", null, null}};
+        for (String[] ph : poolPhases) {
+            Stats a = Stats.of(phase(hits, ph[1], ph[2]));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", ph[0], fmt(a.p50()), fmt(a.p95()), fmt(a.max())));
+        }
+        md.append(String.format(Locale.ROOT, "%nThe pool of %d was full %s after `poolSize` was set; each device was started once at "
+            + "least one spare was ready (spares ready then, p50: %s).%n", r.settings.poolSize(),
+            r.poolFillMillis > 0 ? r.poolFillMillis + " ms" : "not within 180 s", fmt(Stats.of(poolReadyBefore(r.pooled)).p50())));
         md.append("\nFloor phases (one at a time, p50 ms): ");
         for (int k = 0; k < 3; k++) {
             final int kk = k;
@@ -116,9 +147,35 @@ public final class Report {
         }
         md.append(".\n");
 
-        md.append("\n## Karaf JVM memory at the end\n\nRSS is mostly Java heap; it follows the heap limits the "
+        String harness = "One device at a time (pool off and on), the harness reads the lease file every "
+            + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms, then the device's own client and instance (`GET /clients/{duid}`, "
+            + "`GET /instances/{id}`) every "
+            + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms, then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
+            + " ms; in the burst one shared `GET /instances` every " + BenchRun.SHARED_POLL_MILLIS + " ms, which each device's "
+            + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most once a second), curl every "
+            + BenchRun.BURST.curlMillis() + " ms. The time of the first HTTP answer is taken inside the device's namespace right "
+            + "after the successful curl exited, by a bash prober started there before the address is known (so neither "
+            + "`ip netns exec` nor the JVM's process handling is in it). From handing the address to the prober to that moment: "
+            + fmt(Stats.of(httpCalls(r.sequential, false)).p50()) + " ms (p50) one at a time and "
+            + fmt(Stats.of(httpCalls(r.pooled, false)).p50()) + " ms with the pool, of which the request itself (curl's "
+            + "`time_total`) " + fmt(Stats.of(httpCalls(r.sequential, true)).p50()) + " and " + fmt(Stats.of(httpCalls(r.pooled, true)).p50())
+            + " ms; the rest is curl's start and any retries while the instance was not yet reachable (curl gives up a "
+            + "connection not made within 0.2 s and tries again, rather than wait for TCP's retransmission after 1 s). The prototype path's "
+            + "instance address is known in advance, so its prober starts trying at once; the host solicits neighbours on the "
+            + "prototype's instance bridge every 10 ms (not every second) so that this does not delay it by up to a second. "
+            + "A look-up (one authenticated GET) took " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.sequential)).p50())
+            + " ms one at a time and " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.pooled)).p50())
+            + " ms with the pool (p50 over devices of the mean per device), " + fmt(Stats.of(lookups(r.sequential)).p50()) + " and "
+            + fmt(Stats.of(lookups(r.pooled)).p50()) + " look-ups per device. Measured alone after the phases (100 in a row), a "
+            + "look-up took " + String.format(Locale.ROOT, "%.1f", r.lookupWallMillis) + " ms and cost the Karaf JVM "
+            + String.format(Locale.ROOT, "%.1f", r.lookupCpuMillis) + " ms of CPU: about "
+            + fmt(Stats.of(lookups(r.pooled)).p50() * r.lookupCpuMillis) + " ms of CPU per pool device that the harness adds to "
+            + "the JVM it measures.\n";
+        md.append("\n## How the harness measures\n\n").append(harness);
+        md.append("\n## Karaf JVM memory at the end of the phases\n\nRSS is mostly Java heap; it follows the heap limits the "
             + "distribution's `bin/setenv` gives the JVM more than the number of records. `jcmd GC.heap_info` and the VM "
-            + "flags at the end of the run:\n\n```\n").append(r.heapInfo).append("\n\n").append(r.vmFlags).append("\n```\n");
+            + "flags after the pool phase (before the restart on the filled store):\n\n```\n").append(r.heapInfo).append("\n\n")
+            .append(r.vmFlags).append("\n```\n");
         md.append("\n## Plots\n\n![lease-to-ready CDF](").append(CDF).append(")\n\n![burst timeline](").append(TIMELINE).append(")\n");
         if (!jmh.rows.isEmpty()) {
             md.append("\n## JMH: core's event intake (in-memory doubles of the plug-ins, H2 in memory)\n\n| benchmark | score | error | unit |\n|---|---:|---:|---|\n");
@@ -129,7 +186,7 @@ public final class Report {
             md.append("\n## JMH\n\nNot run in this run (`./orchestrator bench` runs it first and writes jmh.json here).\n");
         }
         List<String> errors = new ArrayList<>();
-        for (List<BenchRun.Probe> l : List.of(r.sequential, r.burst, r.prototypeSequential, r.prototypeBurst)) {
+        for (List<BenchRun.Probe> l : List.of(r.sequential, r.burst, r.pooled, r.prototypeSequential, r.prototypeBurst)) {
             for (BenchRun.Probe p : l) {
                 if (p.error != null) {
                     errors.add(p.ns + ": " + p.error);
@@ -141,13 +198,65 @@ public final class Report {
             errors.forEach(e -> md.append("- ").append(e).append('\n'));
             r.notes.forEach(e -> md.append("- ").append(e).append('\n'));
         }
-        md.append("\nFailed REST calls of the harness (instance-address poll, events): ").append(r.restErrors).append(".\n");
+        md.append("\nFailed REST calls of the harness (instance-address look-ups, pool, events; a 404 while a client or "
+            + "instance does not exist yet is not counted): ").append(r.restErrors).append(".\n");
+        if (r.recordsRssKb > 0) {
+            md.append(String.format(Locale.ROOT, "%nStore filled for the RSS sample in %d ms (Karaf restarted in %d ms); read back "
+                + "through REST: %d live instances, %d destroyed instances (GET /instances/{id} each), %d clients, %d audit entries "
+                + "(GET /events?limit=10000).%n", r.recordsMillis, r.restartMillis, r.recordsLiveInstances, r.recordsHistoricInstances,
+                r.recordsClients, r.recordsEvents));
+        }
         md.append("\nRaw samples: `samples.csv` (one line per device or floor item).\n");
         Files.writeString(dir.resolve(REPORT), md.toString());
         writeCsv(r, dir.resolve("samples.csv"));
         plotCdf(r, dir.resolve(CDF));
         plotTimeline(r, dir.resolve(TIMELINE));
         return dir.resolve(REPORT);
+    }
+
+    static int lost(BenchResult r) {
+        return BenchResult.lost(r.burst) + BenchResult.lost(r.sequential) + BenchResult.lost(r.pooled);
+    }
+
+    /** Per device: from handing the address to the prober until its successful curl exited, or (requestOnly) curl's time_total. */
+    static List<Double> httpCalls(List<BenchRun.Probe> probes, boolean requestOnly) {
+        List<Double> out = new ArrayList<>();
+        for (BenchRun.Probe p : probes) {
+            long v = requestOnly ? p.httpRequestMillis : p.httpCallMillis;
+            if (v >= 0) {
+                out.add((double) v);
+            }
+        }
+        return out;
+    }
+
+    /** Mean milliseconds per REST look-up, per device that made any. */
+    static List<Double> lookupMillis(List<BenchRun.Probe> probes) {
+        List<Double> out = new ArrayList<>();
+        for (BenchRun.Probe p : probes) {
+            if (p.directLookups > 0) {
+                out.add(p.lookupNanos / 1e6 / p.directLookups);
+            }
+        }
+        return out;
+    }
+
+    static List<Double> lookups(List<BenchRun.Probe> probes) {
+        List<Double> out = new ArrayList<>();
+        for (BenchRun.Probe p : probes) {
+            out.add((double) p.directLookups);
+        }
+        return out;
+    }
+
+    static List<Double> poolReadyBefore(List<BenchRun.Probe> probes) {
+        List<Double> out = new ArrayList<>();
+        for (BenchRun.Probe p : probes) {
+            if (p.poolReadyBefore >= 0) {
+                out.add((double) p.poolReadyBefore);
+            }
+        }
+        return out;
     }
 
     static List<Double> phase(List<BenchRun.Probe> probes, String from, String to) {
@@ -189,27 +298,31 @@ public final class Report {
     }
 
     private static void writeCsv(BenchResult r, Path file) throws IOException {
-        StringBuilder sb = new StringBuilder("series,name,requested_at,lease_at,http_at,latency_ms,lease_added,provisioning,provisioned,attached,pinned,ready,error\n");
+        StringBuilder sb = new StringBuilder("series,name,requested_at,lease_at,http_at,latency_ms,lease_added,provisioning,provisioned,"
+            + "claimed,personalised,attached,pinned,ready,http_call_ms,http_request_ms,curl_attempts,direct_lookups,pool_ready_before,error\n");
         Map<String, List<BenchRun.Probe>> series = new java.util.LinkedHashMap<>();
         series.put("orchestrator-sequential", r.sequential);
         series.put("orchestrator-burst", r.burst);
+        series.put("orchestrator-pool", r.pooled);
         series.put("prototype-sequential", r.prototypeSequential);
         series.put("prototype-burst", r.prototypeBurst);
         series.forEach((name, probes) -> {
             for (BenchRun.Probe p : probes) {
                 sb.append(name).append(',').append(p.ns).append(',').append(p.requestedAt).append(',').append(p.leaseAt).append(',')
                     .append(p.httpAt).append(',').append(fmt(p.latency()));
-                for (String k : List.of("lease", "provisioning", "provisioned", "attached", "pinned", "ready")) {
+                for (String k : List.of("lease", "provisioning", "provisioned", "claimed", "personalised", "attached", "pinned", "ready")) {
                     sb.append(',').append(p.events.getOrDefault(k, 0L));
                 }
+                sb.append(',').append(p.httpCallMillis).append(',').append(p.httpRequestMillis).append(',').append(p.curlAttempts).append(',').append(p.directLookups)
+                    .append(',').append(p.poolReadyBefore);
                 sb.append(',').append(p.error == null ? "" : '"' + p.error.replace('"', '\'') + '"').append('\n');
             }
         });
         for (int i = 0; i < r.floorSequential.size(); i++) {
-            sb.append("floor-sequential,floor-").append(i + 1).append(",,,,").append(fmt(r.floorSequential.get(i))).append(",,,,,,,\n");
+            sb.append("floor-sequential,floor-").append(i + 1).append(",,,,").append(fmt(r.floorSequential.get(i))).append(",,,,,,,,,,,,,,\n");
         }
         for (int i = 0; i < r.floorParallelDone.size(); i++) {
-            sb.append("floor-parallel,floor-").append(1001 + i).append(",,,,").append(fmt(r.floorParallelDone.get(i))).append(",,,,,,,\n");
+            sb.append("floor-parallel,floor-").append(1001 + i).append(",,,,").append(fmt(r.floorParallelDone.get(i))).append(",,,,,,,,,,,,,,\n");
         }
         Files.writeString(file, sb.toString());
     }
@@ -218,7 +331,8 @@ public final class Report {
         XYChart chart = new XYChartBuilder().width(900).height(560).title("Lease-to-ready latency, one device at a time (CDF)")
             .xAxisTitle("milliseconds").yAxisTitle("fraction of devices").build();
         chart.getStyler().setMarkerSize(4);
-        addCdf(chart, "orchestrator", BenchResult.latencies(r.sequential));
+        addCdf(chart, "orchestrator, pool off", BenchResult.latencies(r.sequential));
+        addCdf(chart, "orchestrator, warm pool", BenchResult.latencies(r.pooled));
         addCdf(chart, "floor (docker+ip+curl)", r.floorSequential);
         addCdf(chart, "prototype path", BenchResult.latencies(r.prototypeSequential));
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
