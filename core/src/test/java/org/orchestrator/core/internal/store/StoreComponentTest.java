@@ -14,7 +14,7 @@ class StoreComponentTest {
         System.setProperty("karaf.data", "/opt/karaf/data");
         try {
             assertThat(StoreComponent.resolve("")).isEqualTo("jdbc:h2:file:/opt/karaf/data/orchestrator/store;DB_CLOSE_ON_EXIT=FALSE"
-                + ";QUERY_CACHE_SIZE=128");
+                + ";QUERY_CACHE_SIZE=128;OPTIMIZE_REUSE_RESULTS=FALSE");
         } finally {
             if (previous == null) {
                 System.clearProperty("karaf.data");
@@ -30,8 +30,9 @@ class StoreComponentTest {
 
     @Test
     void h2GetsALargerStatementCacheUnlessTheUrlSetsOne() {
-        assertThat(StoreComponent.tuned("jdbc:h2:mem:x")).isEqualTo("jdbc:h2:mem:x;QUERY_CACHE_SIZE=128");
-        assertThat(StoreComponent.tuned("jdbc:h2:mem:x;query_cache_size=4")).isEqualTo("jdbc:h2:mem:x;query_cache_size=4");
+        assertThat(StoreComponent.tuned("jdbc:h2:mem:x")).isEqualTo("jdbc:h2:mem:x;QUERY_CACHE_SIZE=128;OPTIMIZE_REUSE_RESULTS=FALSE");
+        assertThat(StoreComponent.tuned("jdbc:h2:mem:x;query_cache_size=4;optimize_reuse_results=true"))
+            .isEqualTo("jdbc:h2:mem:x;query_cache_size=4;optimize_reuse_results=true");
         assertThat(StoreComponent.tuned("jdbc:postgresql://db/orch")).isEqualTo("jdbc:postgresql://db/orch");
     }
 
