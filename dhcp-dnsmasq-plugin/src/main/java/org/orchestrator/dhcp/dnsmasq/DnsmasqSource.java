@@ -174,6 +174,7 @@ final class DnsmasqSource implements DhcpSource {
         try {
             book.drainSpool();
             book.expireOverdue();
+            book.resync();
         } catch (RuntimeException e) {
             LOG.warn("Lease sweep of source {} failed: {}", settings.name(), e.getMessage());
         }

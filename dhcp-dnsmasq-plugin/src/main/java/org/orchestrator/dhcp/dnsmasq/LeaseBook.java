@@ -13,7 +13,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.orchestrator.api.lease.Duid;
@@ -32,6 +34,11 @@ import org.slf4j.LoggerFactory;
  * at or after its expiry. A sweep reports EXPIRED for leases that ran out while dnsmasq said nothing
  * (dnsmasq down, external mode). Calls are serialised: the hook never runs concurrently anyway, and
  * order matters (spooled events first). Thread-safe.
+ *
+ * <p>The book remembers the leases it delivered, so that it can deliver again what the store lost
+ * ({@link #resync()}): a store may acknowledge a commit it has not yet written (H2 writes its
+ * commits within about a second) and then lose it when its files become unwritable or the JVM
+ * dies; dnsmasq would not report that lease again before its renewal.
  */
 final class LeaseBook {
 
@@ -46,7 +53,8 @@ final class LeaseBook {
     private final Clock clock;
     private final Path serverDuidFile;
     private final Path spoolDir;
-    private final Map<Inet6Address, Lease> leases = new HashMap<>();
+    private final Map<Inet6Address, Held> leases = new HashMap<>();
+    private long delivered; // sequence of deliveries, orders the leases of one client
     private Duid serverDuid;
 
     LeaseBook(String source, String network, LeaseSink sink, Clock clock, Path serverDuidFile, Path spoolDir) {
@@ -71,7 +79,7 @@ final class LeaseBook {
         leases.clear();
         try {
             for (Lease lease : sink.activeLeases(source)) {
-                leases.put(lease.address(), lease);
+                leases.put(lease.address(), new Held(lease, LeaseEventType.RENEWED, 0));
             }
         } catch (RuntimeException e) {
             LOG.warn("Cannot read the active leases of source {} from the store: {}", source, e.getMessage());
@@ -86,7 +94,7 @@ final class LeaseBook {
 
     /** @return a snapshot of the leases this source holds as active */
     synchronized List<Lease> leases() {
-        return List.copyOf(leases.values());
+        return leases.values().stream().map(Held::lease).toList();
     }
 
     /**
@@ -165,7 +173,7 @@ final class LeaseBook {
     synchronized int expireOverdue() {
         Instant limit = clock.instant().minus(EXPIRY_SLACK);
         int n = 0;
-        for (Lease lease : List.copyOf(leases.values())) {
+        for (Lease lease : leases()) {
             if (lease.expiredAt(limit)) {
                 try {
                     sink.accept(new LeaseEvent(LeaseEventType.EXPIRED, lease, clock.instant()));
@@ -187,7 +195,7 @@ final class LeaseBook {
         } catch (RuntimeException e) {
             // dnsmasq must start anyway; what this plugin saw last is the best answer left.
             LOG.warn("Cannot read the leases of source {} from the store, answering init from memory: {}", source, e.getMessage());
-            active = List.copyOf(leases.values());
+            active = leases();
         }
         leases.clear();
         StringBuilder sb = new StringBuilder();
@@ -196,7 +204,7 @@ final class LeaseBook {
         }
         Instant now = clock.instant();
         for (Lease lease : active) {
-            leases.put(lease.address(), lease);
+            leases.put(lease.address(), new Held(lease, LeaseEventType.RENEWED, 0));
             if (lease.expiredAt(now)) {
                 // dnsmasq replays it as "del", which the sink then records.
                 LOG.debug("Replaying expired lease {} to dnsmasq", Identifiers.format(lease.address()));
@@ -228,7 +236,7 @@ final class LeaseBook {
         rememberServerDuid(change.serverDuid());
         Lease lease = change.lease();
         Instant now = clock.instant();
-        Lease known = leases.get(lease.address());
+        Lease known = leases.containsKey(lease.address()) ? leases.get(lease.address()).lease() : null;
         if (known != null && known.duid().equals(lease.duid())) {
             // Start-up replays carry no client data: keep what the store knew.
             lease = new Lease(lease.duid(), lease.iaid(), lease.address(),
@@ -254,12 +262,61 @@ final class LeaseBook {
             return new Reply("RETRY " + e.getMessage(), "");
         }
         if (type == LeaseEventType.ADDED || type == LeaseEventType.RENEWED) {
-            leases.put(lease.address(), lease);
+            leases.put(lease.address(), new Held(lease, type, ++delivered));
         } else {
             leases.remove(lease.address());
         }
         LOG.debug("{} {} for client {} iaid {} (source {})", type, Identifiers.format(lease.address()), lease.duid(), lease.iaid(), source);
         return new Reply("OK", "");
+    }
+
+    /**
+     * Delivers again, as it was delivered last, the newest lease of every client that this book
+     * holds as active and unexpired while the store lists no active lease of that client for this
+     * source: the store lost it (see the class comment). Compared by client, not by address, so
+     * that a client holding two addresses (two IAIDs; the store keeps one lease per client) is not
+     * re-delivered back and forth. Does nothing while the store cannot be read.
+     *
+     * @return how many leases were delivered again
+     */
+    synchronized int resync() {
+        List<Lease> stored;
+        try {
+            stored = sink.activeLeases(source);
+        } catch (RuntimeException e) {
+            LOG.debug("Cannot compare the leases of source {} with the store: {}", source, e.getMessage());
+            return 0;
+        }
+        Set<Duid> storedClients = new HashSet<>();
+        stored.forEach(l -> storedClients.add(l.duid()));
+        Instant now = clock.instant();
+        Map<Duid, Held> newest = new HashMap<>();
+        for (Held h : leases.values()) {
+            if (!storedClients.contains(h.lease().duid()) && !h.lease().expiredAt(now)) {
+                newest.merge(h.lease().duid(), h, (a, b) -> a.seq() >= b.seq() ? a : b);
+            }
+        }
+        int n = 0;
+        for (Held h : newest.values()) {
+            Lease lease = h.lease();
+            try {
+                sink.accept(new LeaseEvent(h.type(), lease, now));
+            } catch (IllegalArgumentException e) {
+                // refused now (another client holds the address): not ours to insist on
+                LOG.warn("The store refused the lease {} of client {} (source {}) delivered again; forgetting it: {}",
+                        Identifiers.format(lease.address()), lease.duid(), source, e.getMessage());
+                leases.remove(lease.address());
+                continue;
+            } catch (RuntimeException e) {
+                LOG.debug("Cannot deliver the lease {} of client {} again (source {}): {}", Identifiers.format(lease.address()),
+                        lease.duid(), source, e.getMessage());
+                return n;
+            }
+            n++;
+            LOG.warn("The store had lost the lease {} of client {} (source {}): delivered it again as {}",
+                    Identifiers.format(lease.address()), lease.duid(), source, h.type());
+        }
+        return n;
     }
 
     private void rememberServerDuid(Duid duid) {
@@ -272,6 +329,10 @@ final class LeaseBook {
         } catch (IOException e) {
             LOG.warn("Cannot store the server DUID of source {}: {}", source, e.getMessage());
         }
+    }
+
+    /** A lease this book holds, with how it was delivered last and when (0: read from the store). */
+    private record Held(Lease lease, LeaseEventType type, long seq) {
     }
 
     /** The answer to one hook call. */

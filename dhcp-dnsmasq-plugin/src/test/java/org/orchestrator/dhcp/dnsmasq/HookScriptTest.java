@@ -188,7 +188,9 @@ class HookScriptTest {
                 Map.of("DNSMASQ_MAC", "02:00:00:00:00:01;touch /tmp/orch-dq-pwned"),
                 Map.of("DNSMASQ_LEASE_EXPIRES", "`touch /tmp/orch-dq-pwned`"),
                 Map.of("DNSMASQ_INTERFACE", "eth0\ninjected"),
-                Map.of("DNSMASQ_SERVER_DUID", "x".repeat(5000)));
+                Map.of("DNSMASQ_SERVER_DUID", "x".repeat(5000)),
+                Map.of("DNSMASQ_TIME_REMAINING", "3600 ; reboot"),
+                Map.of("DNSMASQ_DATA_MISSING", "$(touch /tmp/orch-dq-pwned)"));
         for (Map<String, String> bad : envs) {
             Map<String, String> env = env("7", future());
             env.putAll(bad);
@@ -202,9 +204,7 @@ class HookScriptTest {
                 dir.resolve("dnsmasq-hook").toString()), Map.of());
         assertThat(raw.err()).contains("plugin refused the event: ERR");
         // Longer than the protocol allows: the hook drops it itself.
-        Map<String, String> huge = env("7", future());
-        huge.put("DNSMASQ_USER_CLASS0", "u".repeat(70_000));
-        Run big = hook(List.of("add", DUID, "fd00:71:1::4"), huge);
+        Run big = hook(List.of("add", DUID, "fd00:71:1::4", "h".repeat(70_000)), env("7", future()));
         assertThat(big.exit()).isZero();
         assertThat(big.err()).contains("too long");
 
@@ -217,6 +217,25 @@ class HookScriptTest {
         assertThat(good.err()).doesNotContain("ERR");
         LeaseEvent e = sink.await(ev -> true, Duration.ofSeconds(5), "good event after hostile ones");
         assertThat(e.lease().address()).isEqualTo(Identifiers.ipv6("fd00:71:1::5"));
+    }
+
+    @Test
+    void variablesThePluginDoesNotReadAreNotForwardedSoTheyCannotCostAnEvent() throws Exception {
+        // a client chooses its vendor and user classes: 70 kB of them, or more variables than the
+        // protocol's 64 records, would make the event too long or refused if the hook sent them
+        Map<String, String> env = env("9", future());
+        env.put("DNSMASQ_USER_CLASS0", "u".repeat(70_000));
+        for (int i = 1; i <= 80; i++) {
+            env.put("DNSMASQ_VENDOR_CLASS" + i, "$(touch /tmp/orch-dq-pwned)\377" + i);
+        }
+        env.put("DNSMASQ_SUPPLIED_HOSTNAME", "bad\nname");
+        Run r = hook(List.of("add", DUID, "fd00:71:1::40", "dev40"), env);
+        assertThat(r.exit()).isZero();
+        assertThat(r.err()).doesNotContain("ERR").doesNotContain("too long").doesNotContain("spooled");
+        LeaseEvent e = sink.await(ev -> ev.lease().address().equals(Identifiers.ipv6("fd00:71:1::40")), Duration.ofSeconds(5), "event");
+        assertThat(e.lease().hostname()).isEqualTo("dev40");
+        assertThat(e.lease().iaid()).isEqualTo(9L);
+        assertThat(PWNED).doesNotExist();
     }
 
     @Test

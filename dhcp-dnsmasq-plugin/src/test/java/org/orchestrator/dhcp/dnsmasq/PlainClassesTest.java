@@ -332,6 +332,77 @@ class PlainClassesTest {
     }
 
     @Test
+    void everyFieldThePluginReadsIsValidatedAndUnknownNamesAreRefusedOrIgnoredByDesign() {
+        LeaseBook book = new LeaseBook("lan", "odq-br0", new RecordingSink(), Clock.systemUTC(), dir.resolve("server-duid"),
+                dir.resolve("spool"));
+        book.load();
+        Map<String, String> good = Map.of("DNSMASQ_IAID", "5", "DNSMASQ_LEASE_EXPIRES", "0");
+        Map<String, String> bad = new LinkedHashMap<>();
+        bad.put("DNSMASQ_DATA_MISSING", "yes");
+        bad.put("DNSMASQ_TIME_REMAINING", "3600;reboot");
+        bad.put("DNSMASQ_SERVER_DUID", "00:01:zz");
+        bad.put("DNSMASQ_INTERFACE", "eth0 eth1");
+        bad.put("DNSMASQ_MAC", "02:00:00:00:00:");
+        bad.put("DNSMASQ_LEASE_EXPIRES", "-1");
+        bad.put("DNSMASQ_IAID", "0x10");
+        bad.put("hostname", "-leading-dash");
+        bad.put("Options", "1");
+        bad.put("dnsmasq_iaid", "5");
+        for (var e : bad.entrySet()) {
+            Map<String, String> env = new LinkedHashMap<>(good);
+            env.put(e.getKey(), e.getValue());
+            LeaseBook.Reply reply = book.handle(record("add", "fd00:71:1::9", env));
+            // the reason names the field, so that the log line says which value was wrong
+            assertThat(reply.status()).as("%s=%s", e.getKey(), e.getValue()).startsWith("ERR").contains(
+                    e.getKey().startsWith("DNSMASQ_") || e.getKey().equals("hostname") ? e.getKey() : "not part of the hook protocol");
+        }
+        // both expiry forms are checked, the one dnsmasq did not set included
+        Map<String, String> both = new LinkedHashMap<>(good);
+        both.put("DNSMASQ_TIME_REMAINING", "soon");
+        assertThat(book.handle(record("add", "fd00:71:1::9", both)).status()).startsWith("ERR DNSMASQ_TIME_REMAINING");
+        // variables an earlier hook forwarded (vendor and user classes, tags ...) are ignored, even hostile ones
+        Map<String, String> old = new LinkedHashMap<>(good);
+        old.put("DNSMASQ_VENDOR_CLASS0", "$(reboot)");
+        old.put("DNSMASQ_TAGS", "odq-br0 known");
+        old.put("DNSMASQ_DATA_MISSING", "0");
+        assertThat(book.handle(record("add", "fd00:71:1::9", old)).status()).isEqualTo("OK");
+        assertThat(HookEventParser.FIELDS).contains("DNSMASQ_IAID", "DNSMASQ_DATA_MISSING").hasSize(11);
+    }
+
+    @Test
+    void leasesTheStoreLostAreDeliveredAgainOnceAndPerClient() {
+        MutableClock clock = new MutableClock();
+        RecordingSink sink = new RecordingSink();
+        LeaseBook book = new LeaseBook("lan", "odq-br0", sink, clock, dir.resolve("server-duid"), dir.resolve("spool"));
+        book.load();
+        long exp = clock.now.plusSeconds(600).getEpochSecond();
+        book.handle(record("add", "fd00:71:1::1", Map.of("DNSMASQ_IAID", "1", "DNSMASQ_LEASE_EXPIRES", Long.toString(exp))));
+        assertThat(book.resync()).as("nothing lost").isZero();
+        // the store acknowledged the ADDED and lost it: delivered again, as ADDED, once
+        sink.lose(Identifiers.ipv6("fd00:71:1::1"));
+        assertThat(book.resync()).isEqualTo(1);
+        assertThat(sink.events()).extracting(LeaseEvent::type).containsExactly(LeaseEventType.ADDED, LeaseEventType.ADDED);
+        assertThat(book.resync()).isZero();
+        // one client, two IAIDs: the store keeps one lease per client; the newest is delivered again, and no flapping
+        book.handle(record("add", "fd00:71:1::2", Map.of("DNSMASQ_IAID", "2", "DNSMASQ_LEASE_EXPIRES", Long.toString(exp))));
+        assertThat(book.resync()).isZero();
+        sink.lose(Identifiers.ipv6("fd00:71:1::1"));
+        sink.lose(Identifiers.ipv6("fd00:71:1::2"));
+        assertThat(book.resync()).isEqualTo(1);
+        assertThat(sink.events().get(sink.events().size() - 1).lease().address()).isEqualTo(Identifiers.ipv6("fd00:71:1::2"));
+        assertThat(book.resync()).isZero();
+        assertThat(book.resync()).isZero();
+        // a store that is down: nothing, no exception
+        sink.lose(Identifiers.ipv6("fd00:71:1::2"));
+        sink.setDown(true);
+        assertThat(book.resync()).isZero();
+        sink.setDown(false);
+        // an expired lease is not delivered again (the sweep reports it EXPIRED)
+        clock.now = clock.now.plusSeconds(601);
+        assertThat(book.resync()).isZero();
+    }
+
+    @Test
     void initIsAnsweredFromMemoryWhenTheStoreIsDown() {
         RecordingSink sink = new RecordingSink();
         LeaseBook book = new LeaseBook("lan", "odq-br0", sink, Clock.systemUTC(), dir.resolve("server-duid"), dir.resolve("spool"));

@@ -45,6 +45,11 @@ final class RecordingSink implements LeaseSink {
         return active.values().stream().filter(l -> l.source().equals(source)).toList();
     }
 
+    /** Drops a lease as a store that acknowledged a commit and then lost it would. */
+    synchronized void lose(Inet6Address address) {
+        active.remove(address);
+    }
+
     synchronized List<LeaseEvent> events() {
         return List.copyOf(events);
     }

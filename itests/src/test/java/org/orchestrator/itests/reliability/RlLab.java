@@ -84,7 +84,9 @@ final class RlLab implements AutoCloseable {
                 "listenAddress", DEVICE_GW,
                 "prefixLength", "64",
                 "leaseTime", "600",
-                "restartBackoffMinMillis", "200"));
+                "restartBackoffMinMillis", "200",
+                // spool retry and the delivery again of leases the store lost, every 5 s instead of 15
+                "sweepSeconds", "5"));
             karaf.config("org.orchestrator.network.pipework-rl", Map.of(
                 "network.name", NETWORK,
                 "bridge", INSTANCE_BRIDGE,
@@ -105,9 +107,7 @@ final class RlLab implements AutoCloseable {
                 "retryBaseMillis", "500",
                 "retryMaxSeconds", "5",
                 "maxAttempts", "1000"));
-            karaf.config("org.orchestrator.core.store", Map.of(
-                "jdbcUrl", "jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres",
-                "user", "postgres"));
+            lab.usePostgres();
             karaf.config("org.orchestrator.webconsole", Map.of(
                 "leaseEventToken", lab.token,
                 "operationWaitSeconds", "20"));
@@ -222,6 +222,13 @@ final class RlLab implements AutoCloseable {
             "-m", "fast", "-w", "-t", "60", "stop");
     }
 
+    /** Points core's store at our PostgreSQL (at boot, and back after a scenario on H2). */
+    void usePostgres() throws IOException {
+        karaf.config("org.orchestrator.core.store", Map.of(
+            "jdbcUrl", "jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres",
+            "user", "postgres"));
+    }
+
     // ------------------------------------------------------------------ REST and shell
 
     void awaitHealth(Duration timeout) throws Exception {
@@ -260,6 +267,40 @@ final class RlLab implements AutoCloseable {
 
     Path runFolder() {
         return karaf.home().resolve("data/dnsmasq").resolve(SOURCE);
+    }
+
+    /** The folder of core's default H2 store ({@code ${karaf.data}/orchestrator}). */
+    Path h2Folder() {
+        return karaf.home().resolve("data/orchestrator");
+    }
+
+    /**
+     * Makes the H2 store's folder and its files ({@code store.*}) immutable with {@code chattr +i}:
+     * no new file in it, no write, not even through a file H2 holds open, and for root too. Other
+     * plug-ins' folders below it ({@code pipework/}) stay writable: the fault is the store's. A
+     * read-only bind mount would not do: it stops opening files for writing but not writes through
+     * a descriptor opened before, and remounting a mount read-only is refused while a file on it is
+     * open for writing.
+     *
+     * @return what was frozen
+     */
+    List<Path> freezeH2Folder() throws IOException {
+        List<Path> targets = new ArrayList<>();
+        try (var s = Files.list(h2Folder())) {
+            s.filter(p -> p.getFileName().toString().startsWith("store.")).sorted().forEach(targets::add);
+        }
+        targets.add(h2Folder());
+        List<String> cmd = new ArrayList<>(List.of("chattr", "+i"));
+        targets.forEach(p -> cmd.add(p.toString()));
+        Host.must(cmd.toArray(String[]::new));
+        return targets;
+    }
+
+    /** Undoes {@link #freezeH2Folder()}; safe to call when nothing is frozen. */
+    static void thaw(Path folder) {
+        if (Files.exists(folder)) {
+            Host.run("chattr", "-R", "-i", folder.toString());
+        }
     }
 
     Device device(int n) throws IOException {
@@ -327,6 +368,8 @@ final class RlLab implements AutoCloseable {
         Host.sweep(PREFIX);
         // a dnsmasq (and its hook helper) of an earlier run whose JVM was killed: its command line names our Karaf home
         Path home = Path.of(System.getProperty("itests.work.dir", "target/it-work")).toAbsolutePath().resolve(KARAF_NAME);
+        // an H2 folder left immutable by an interrupted run could not even be deleted
+        thaw(home.resolve("data/orchestrator"));
         for (String line : Host.lines("pgrep", "-f", "karaf.home=" + home + " ")) {
             Host.run("kill", "-9", line.split(" ", 2)[0]);
         }

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import javax.sql.DataSource;
@@ -39,14 +40,27 @@ import org.orchestrator.api.provider.InstanceState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+
 /**
  * {@link Store} over JDBC. The schema is migrated with Flyway from Java migrations on first use of
  * each data source, so a database that is down at start-up is migrated when it comes back.
+ *
+ * <p>A database that stays reachable but can no longer be written is treated as down, and the
+ * store reopens it: an embedded H2 whose files became unwritable closes itself for good after its
+ * next write fails ("database has been closed"), and one opened while its files are unwritable runs
+ * read-only. Either way every pooled connection is useless until the pool lets go of all of them.
+ * On such a failure (see {@link #needsReopen}) the store evicts the pool's connections, so that the
+ * next attempt opens the database afresh, and it refuses to work on a connection that is read-only.
+ * The outage is logged once, with what to do, and its end once.
  */
 public final class JdbcStore implements Store {
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbcStore.class);
     private static final String UNIQUE_VIOLATION = "23505";
+    /** SQLState "read-only SQL transaction" (SQL standard; PostgreSQL on a standby uses it too). */
+    private static final String READ_ONLY_STATE = "25006";
     private static final int MAX_TEXT = 1000;
     private static final String CLIENT_COLUMNS = "duid, iaid, address, mac, hostname, source, network, lease_status,"
         + " lease_expires_at, lease_changed_at, admin_hold, admin_release, ttl_spent, state, reason, instance_id,"
@@ -62,6 +76,8 @@ public final class JdbcStore implements Store {
     private final Object migrationLock = new Object();
     private DataSource migrated; // guarded by migrationLock
     private volatile boolean closed;
+    /** Why the database is unusable, while it is; {@code null} when it works. */
+    private final AtomicReference<String> outage = new AtomicReference<>();
 
     /**
      * @param dataSource  supplies the (pooled) data source; may throw {@link StoreException} while none is available
@@ -79,18 +95,103 @@ public final class JdbcStore implements Store {
             throw new StoreException("store " + description + " is closed", null);
         }
         DataSource ds = migratedDataSource();
+        T result;
         try (Connection c = ds.getConnection()) {
+            if (c.isReadOnly()) {
+                // H2 opens a database whose files it cannot write read-only, without an error
+                throw new SQLException("the database is open read-only: its files are not writable", READ_ONLY_STATE);
+            }
             c.setAutoCommit(false);
             try {
-                T result = work.run(new Tx(c));
+                result = work.run(new Tx(c));
                 c.commit();
-                return result;
             } catch (RuntimeException | Error e) {
                 rollback(c);
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StoreException("store " + description + " failed: " + e.getMessage(), e);
+            throw unusable(ds, e).orElseGet(() -> new StoreException("store " + description + " failed: " + e.getMessage(), e));
+        } catch (StoreException e) {
+            throw unusable(ds, e).orElse(e);
+        }
+        if (outage.get() != null) {
+            String was = outage.getAndSet(null);
+            if (was != null) {
+                LOG.info("store {} works again (it was unusable: {})", description, was);
+            }
+        }
+        return result;
+    }
+
+    /**
+     * When {@code failure} says the database behind the pool is unusable until it is reopened,
+     * evicts the pool's connections, logs the outage once and returns the exception to throw.
+     */
+    private Optional<StoreException> unusable(DataSource ds, Throwable failure) {
+        if (!needsReopen(failure)) {
+            return Optional.empty();
+        }
+        String cause = rootMessage(failure);
+        reopen(ds);
+        if (outage.getAndSet(cause) == null) {
+            LOG.warn("store {} is unusable ({}): {}", description, cause, ADVICE);
+        }
+        return Optional.of(new StoreException("store " + description + " is not writable (" + cause + "): " + ADVICE, failure));
+    }
+
+    /** What an operator does about an unusable database; also the tail of the exception message. */
+    static final String ADVICE = "make its folder and files writable again (permissions, a read-only mount, chattr +i,"
+        + " a full or failing disk); the store reopens the database at the next attempt";
+
+    /**
+     * @return whether {@code failure} (or a cause) says the database must be reopened before it can
+     *         be written again: read-only (SQLState 25006, H2 90097), closed after a file error (H2
+     *         90098, 90121), an I/O error or a failed MVStore write (H2 90028, 90031, 90030, 50000)
+     */
+    static boolean needsReopen(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql) {
+                if (READ_ONLY_STATE.equals(sql.getSQLState())) {
+                    return true;
+                }
+                switch (sql.getErrorCode()) {
+                    case 90097, 90098, 90121, 90028, 90031, 90030:
+                        // H2's codes; PostgreSQL's driver reports 0 and speaks through the SQLState
+                        return true;
+                    case 50000:
+                        if (String.valueOf(t.getMessage()).contains("MVStoreException")) {
+                            return true;
+                        }
+                        break;
+                    default:
+                        break;
+                }
+            }
+            if (t.getClass().getName().equals("org.h2.mvstore.MVStoreException")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable failure) {
+        Throwable t = failure;
+        while (t.getCause() != null && t.getCause() != t && t instanceof StoreException) {
+            t = t.getCause();
+        }
+        String m = String.valueOf(t.getMessage());
+        int nl = m.indexOf('\n');
+        return bounded(nl < 0 ? m : m.substring(0, nl)).replace("; SQL statement:", "").trim();
+    }
+
+    /** Lets go of every pooled connection, so that the next one opens the database afresh. */
+    private static void reopen(DataSource ds) {
+        if (ds instanceof HikariDataSource pool && !pool.isClosed()) {
+            HikariPoolMXBean bean = pool.getHikariPoolMXBean();
+            if (bean != null) {
+                // idle connections close now, busy ones when they are returned
+                bean.softEvictConnections();
+            }
         }
     }
 
@@ -129,7 +230,11 @@ public final class JdbcStore implements Store {
         DataSource ds = dataSource.get();
         synchronized (migrationLock) {
             if (ds != migrated) {
-                migrate(ds);
+                try {
+                    migrate(ds);
+                } catch (StoreException e) {
+                    throw unusable(ds, e).orElse(e);
+                }
                 migrated = ds;
             }
         }
