@@ -82,6 +82,15 @@ class EndToEndIT {
         coreConfig(0);
         Duration boot = karaf.start(Duration.ofSeconds(150));
         System.out.printf("EndToEndIT: distribution booted in %d ms%n", boot.toMillis());
+        // The dnsmasq source is a delayed component: it starts (and creates the device bridge) when
+        // core's first pass uses it, which can be after "every bundle Active" on a loaded machine.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!Host.run("ip", "link", "show", "dev", DEV0).ok()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("device bridge " + DEV0 + " not created within 60 s of boot:\n" + karaf.logTail(80));
+            }
+            Thread.sleep(100);
+        }
     }
 
     @AfterAll
