@@ -698,11 +698,21 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
             if (actual != null && (actual.state() == InstanceState.STOPPED || actual.state() == InstanceState.CREATED)) {
                 transition(ClientState.PROVISIONING, "starting stopped instance");
-                provider.start(inst.id());
-                updateInstance(inst.withProviderState(actual.providerRef(), InstanceState.RUNNING), "STARTED",
-                    "started instance " + actual.providerRef());
-                actions.add(duid + ": started " + inst.id());
-                return true;
+                try {
+                    provider.start(inst.id());
+                    updateInstance(inst.withProviderState(actual.providerRef(), InstanceState.RUNNING), "STARTED",
+                        "started instance " + actual.providerRef());
+                    actions.add(duid + ": started " + inst.id());
+                    return true;
+                } catch (ProviderException e) {
+                    // e.g. a daemon killed while it started the container keeps its id "in use" for good:
+                    // retrying the same start never helps, a fresh container under the same id does. When the
+                    // daemon itself is away, destroy fails too and the client waits for the next attempt.
+                    appendEvent("DRIFT", "instance " + inst.id() + " does not start (" + e.getMessage() + "); replacing it");
+                    metrics.increment("reconcile.repairs");
+                    provider.destroy(inst.id());
+                    actual = null;
+                }
             }
             if (actual != null && actual.state() == InstanceState.DEAD) {
                 provider.destroy(inst.id());

@@ -156,6 +156,24 @@ class EngineTest {
     }
 
     @Test
+    void aStoppedInstanceThatWillNotStartIsReplacedUnderTheSameId() {
+        h = new Harness(Harness.fastPolicy().build());
+        Lease lease = Harness.lease(1);
+        h.send(LeaseEventType.ADDED, lease);
+        String id = ready(1).instanceId();
+        h.provider.stop(id);
+        h.provider.failNextStart(new ProviderException("id already in use", true));
+        h.engine.reconcile();
+
+        ClientView c = h.awaitState(1, ClientState.READY);
+        assertThat(c.instanceId()).isEqualTo(id);
+        assertThat(h.provider.instances().get(id).state()).isEqualTo(InstanceState.RUNNING);
+        assertThat(h.provider.provisionCalls.get()).as("provisioned again after the failed start").isEqualTo(2);
+        assertThat(h.engine.recentEvents(50)).extracting(EventRecord::message)
+            .anyMatch(m -> m.contains("does not start (id already in use); replacing it"));
+    }
+
+    @Test
     void anAddressHeldByAnotherActiveLeaseIsRejected() {
         h = new Harness(Harness.fastPolicy().build());
         Lease first = Harness.lease(1);

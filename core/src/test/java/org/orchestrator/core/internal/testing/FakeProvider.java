@@ -34,6 +34,7 @@ public final class FakeProvider implements VirtualizationProvider {
     private final Set<Duid> busy = ConcurrentHashMap.newKeySet();
     private final List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Deque<ProviderException> provisionFailures = new ArrayDeque<>();
+    private final Deque<ProviderException> startFailures = new ArrayDeque<>();
     public final AtomicInteger provisionCalls = new AtomicInteger();
     public final AtomicInteger createdCount = new AtomicInteger();
     public final AtomicInteger destroyCalls = new AtomicInteger();
@@ -46,6 +47,11 @@ public final class FakeProvider implements VirtualizationProvider {
     @Override
     public String name() {
         return name;
+    }
+
+    /** The next start calls throw these, in order. */
+    public synchronized void failNextStart(ProviderException e) {
+        startFailures.add(e);
     }
 
     /** The next provision calls throw these, in order. */
@@ -128,6 +134,13 @@ public final class FakeProvider implements VirtualizationProvider {
         Duid d = owners.get(instanceId);
         enter(d, "start");
         try {
+            ProviderException failure;
+            synchronized (this) {
+                failure = startFailures.poll();
+            }
+            if (failure != null) {
+                throw failure;
+            }
             instances.computeIfPresent(instanceId, (id, i) -> new Instance(id, name, i.providerRef(), i.name(), i.client(), i.image(),
                 InstanceState.RUNNING, i.createdAt(), i.labels()));
         } finally {
