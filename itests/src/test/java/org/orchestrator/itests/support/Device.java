@@ -62,10 +62,25 @@ public final class Device implements AutoCloseable {
     /** Asks for a lease (one shot: the client exits or backgrounds once it has one). */
     public void requestLease() {
         if (client == Client.DHCLIENT) {
-            Host.must("ip", "netns", "exec", ns, "dhclient", "-6", "-1", "-nw",
-                "-lf", state.resolve("dhclient6.leases").toString(),
-                "-pf", state.resolve("dhclient6.pid").toString(),
-                "-sf", "/bin/true", "eth0");
+            // on a loaded machine dhclient now and then exits 1 without a word right after the
+            // veth came up; a second start a moment later works (bounded: 3 starts, about 2 s)
+            Host.Result r = null;
+            for (int attempt = 1; attempt <= 3; attempt++) {
+                r = Host.run(30, "ip", "netns", "exec", ns, "dhclient", "-6", "-1", "-nw",
+                    "-lf", state.resolve("dhclient6.leases").toString(),
+                    "-pf", state.resolve("dhclient6.pid").toString(),
+                    "-sf", "/bin/true", "eth0");
+                if (r.ok()) {
+                    return;
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            throw new IllegalStateException("dhclient -6 in " + ns + " exited " + r.exit() + " three times: " + r.out());
         } else {
             // private DUID and lease state per device (a tmpfs over dhcpcd's folders in a mount
             // namespace; /run/dhcpcd does not exist on every machine, so the tmpfs covers /run).
