@@ -771,100 +771,125 @@ class ReliabilityIT {
             "the store unavailable: read-only data folder", row -> {
             assertThat(devices).as("no device before this scenario").isEmpty();
             lab.karaf.removeConfig("org.orchestrator.core.store");
-            awaitStore("jdbc:h2:file:", Duration.ofSeconds(60));
-            lab.awaitHealth(Duration.ofSeconds(60));
-
-            List<Device> before = new ArrayList<>();
-            for (int i = 61; i <= 64; i++) {
-                before.add(lab.device(i));
+            try {
+                h2Scenario(row);
+            } catch (Throwable e) {
+                // whatever happened, the lab goes back to its PostgreSQL without these devices, so
+                // that the scenarios after this one start from what they expect
+                try {
+                    leaveH2();
+                } catch (Throwable cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                if (e instanceof Exception x) {
+                    throw x;
+                }
+                throw (Error) e;
             }
-            devices.addAll(before);
-            for (Device d : before) {
+            leaveH2();
+            row.survived++;
+        });
+    }
+
+    private static void h2Scenario(Report.Row row) throws Exception {
+        awaitStore("jdbc:h2:file:", Duration.ofSeconds(60));
+        lab.awaitHealth(Duration.ofSeconds(60));
+
+        List<Device> before = new ArrayList<>();
+        for (int i = 61; i <= 64; i++) {
+            before.add(lab.device(i));
+        }
+        devices.addAll(before);
+        for (Device d : before) {
+            d.requestLease();
+        }
+        for (Device d : before) {
+            d.awaitAddress(Duration.ofSeconds(60));
+            duids.put(d, d.duid().orElseThrow());
+        }
+        awaitAllDevices(Duration.ofSeconds(120));
+        long karafPid = lab.karaf.process().orElseThrow().pid();
+        Path log = lab.karaf.home().resolve("data/log/karaf.log");
+        long logBefore = Files.size(log);
+        // H2 writes its commits within about a second: quiet first, so that what READY needed is on disk
+        Thread.sleep(2000);
+
+        List<Device> during = new ArrayList<>();
+        for (int i = 65; i <= 67; i++) {
+            during.add(lab.device(i));
+        }
+        devices.addAll(during);
+        try {
+            List<Path> frozen = lab.freezeH2Folder();
+            assertThat(frozen).as("the H2 database file among the frozen").anyMatch(f -> f.getFileName().toString().equals("store.mv.db"));
+            row.faults++;
+            for (Device d : during) {
                 d.requestLease();
             }
-            for (Device d : before) {
+            for (Device d : during) {
                 d.awaitAddress(Duration.ofSeconds(60));
                 duids.put(d, d.duid().orElseThrow());
             }
-            awaitAllDevices(Duration.ofSeconds(120));
-            long karafPid = lab.karaf.process().orElseThrow().pid();
-            Path log = lab.karaf.home().resolve("data/log/karaf.log");
-            long logBefore = Files.size(log);
-            // H2 writes its commits within about a second: quiet first, so that what READY needed is on disk
-            Thread.sleep(2000);
-
-            List<Device> during = new ArrayList<>();
-            for (int i = 65; i <= 67; i++) {
-                during.add(lab.device(i));
+            // clear errors: health says the store is down and what to do
+            HttpResponse<String> health = lab.api.call("health").send();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (health.statusCode() != 503 && System.nanoTime() - deadline < 0) {
+                Thread.sleep(500);
+                health = lab.api.call("health").send();
             }
-            devices.addAll(during);
-            try {
-                List<Path> frozen = lab.freezeH2Folder();
-                assertThat(frozen).as("the H2 database file among the frozen").anyMatch(f -> f.getFileName().toString().equals("store.mv.db"));
-                row.faults++;
-                for (Device d : during) {
-                    d.requestLease();
-                }
-                for (Device d : during) {
-                    d.awaitAddress(Duration.ofSeconds(60));
-                    duids.put(d, d.duid().orElseThrow());
-                }
-                // clear errors: health says the store is down and what to do
-                HttpResponse<String> health = lab.api.call("health").send();
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (health.statusCode() != 503 && System.nanoTime() - deadline < 0) {
-                    Thread.sleep(500);
-                    health = lab.api.call("health").send();
-                }
-                assertThat(health.statusCode()).as("health while the store's folder is immutable: %s", health.body()).isEqualTo(503);
-                JsonNode store = Http.json(health).path("store");
-                assertThat(store.path("up").asBoolean(true)).isFalse();
-                assertThat(store.path("detail").asText()).contains("not writable").contains("make its folder and files writable")
-                    .contains("reopens the database");
-                row.notes = "health 503: " + store.path("detail").asText().replaceFirst("^.*? is not writable", "not writable");
-                assertThat(lab.leaseEvent(ev("ADDED", "00:03:00:01:02:7e:00:00:ee:06", 1, "fd00:7e:d::e:6", "null")))
-                    .as("lease event while the store cannot be written").isEqualTo(503);
-                HttpResponse<String> clients = lab.admin("clients").send();
-                assertThat(clients.statusCode()).isEqualTo(503);
-                assertThat(clients.body()).contains("not writable");
-                // no crash loop: the same JVM, every bundle active, a bounded number of log lines about it
-                Thread.sleep(5000);
-                assertThat(lab.karaf.process().orElseThrow().pid()).isEqualTo(karafPid);
-                assertThat(lab.karaf.exec("bundle:list -t 0 --no-format").lines().filter(l -> l.contains("Orchestrator ::")))
-                    .allMatch(l -> l.contains("Active"));
-                String logged = newLog(log, logBefore);
-                long warnings = logged.lines().filter(l -> l.contains("is unusable (")).count();
-                assertThat(warnings).as("WARN lines saying the store is unusable").isBetween(1L, 10L);
-                assertThat(logged).contains("make its folder and files writable again");
-            } finally {
-                RlLab.thaw(lab.h2Folder());
-            }
-            lab.awaitHealth(Duration.ofSeconds(60));
-            row.survived++;
-            Invariant.Snapshot s = awaitAllDevices(Duration.ofSeconds(180));
-            row.lost = lost();
+            assertThat(health.statusCode()).as("health while the store's folder is immutable: %s", health.body()).isEqualTo(503);
+            JsonNode store = Http.json(health).path("store");
+            assertThat(store.path("up").asBoolean(true)).isFalse();
+            assertThat(store.path("detail").asText()).contains("not writable").contains("make its folder and files writable")
+                .contains("reopens the database");
+            row.notes = "health 503: " + store.path("detail").asText().replaceFirst("^.*? is not writable", "not writable");
+            assertThat(lab.leaseEvent(ev("ADDED", "00:03:00:01:02:7e:00:00:ee:06", 1, "fd00:7e:d::e:6", "null")))
+                .as("lease event while the store cannot be written").isEqualTo(503);
+            HttpResponse<String> clients = lab.admin("clients").send();
+            assertThat(clients.statusCode()).isEqualTo(503);
+            assertThat(clients.body()).contains("not writable");
+            // no crash loop: the same JVM, every bundle active, a bounded number of log lines about it
+            Thread.sleep(5000);
+            assertThat(lab.karaf.process().orElseThrow().pid()).isEqualTo(karafPid);
+            assertThat(lab.karaf.exec("bundle:list -t 0 --no-format").lines().filter(l -> l.contains("Orchestrator ::")))
+                .allMatch(l -> l.contains("Active"));
             String logged = newLog(log, logBefore);
-            long again = logged.lines().filter(l -> l.contains("had lost the lease")).count();
-            long spooled = logged.lines().filter(l -> l.contains("spooled lease event")).count();
-            row.notes += "; leases delivered again " + again + ", spool ingestions " + spooled + "; " + s;
-            assertThat(logged).contains("works again");
-            assertThat(leaseDuids()).as("the REST event refused while down").doesNotContain(Invariant.norm("00:03:00:01:02:7e:00:00:ee:06"));
-            assertThat(row.lost).isZero();
+            long warnings = logged.lines().filter(l -> l.contains("is unusable (")).count();
+            assertThat(warnings).as("WARN lines saying the store is unusable").isBetween(1L, 10L);
+            assertThat(logged).contains("make its folder and files writable again");
+        } finally {
+            RlLab.thaw(lab.h2Folder());
+        }
+        lab.awaitHealth(Duration.ofSeconds(60));
+        Invariant.Snapshot s = awaitAllDevices(Duration.ofSeconds(180));
+        row.lost = lost();
+        String logged = newLog(log, logBefore);
+        long again = logged.lines().filter(l -> l.contains("had lost the lease")).count();
+        long spooled = logged.lines().filter(l -> l.contains("spooled lease event")).count();
+        row.notes += "; leases delivered again " + again + ", spool ingestions " + spooled + "; " + s;
+        assertThat(logged).contains("works again");
+        assertThat(leaseDuids()).as("the REST event refused while down").doesNotContain(Invariant.norm("00:03:00:01:02:7e:00:00:ee:06"));
+        assertThat(row.lost).isZero();
+    }
 
-            // the devices leave, everything of theirs goes, and the lab returns to its PostgreSQL
+    /** The H2 scenario's devices leave, everything of theirs goes, and the lab returns to its PostgreSQL. */
+    private static void leaveH2() throws Exception {
+        RlLab.thaw(lab.h2Folder());
+        try {
             releaseAll();
             Invariant.Snapshot gone = Invariant.await(lab, Duration.ofSeconds(120));
             assertThat(gone.containers()).as("containers after every device released").isZero();
+        } finally {
             for (Device d : devices) {
                 d.close();
             }
             devices.clear();
             duids.clear();
             lab.usePostgres();
-            awaitStore("jdbc:postgresql:", Duration.ofSeconds(60));
-            lab.awaitHealth(Duration.ofSeconds(60));
-            assertThat(Invariant.await(lab, Duration.ofSeconds(60)).leases()).isZero();
-        });
+        }
+        awaitStore("jdbc:postgresql:", Duration.ofSeconds(60));
+        lab.awaitHealth(Duration.ofSeconds(60));
+        assertThat(Invariant.await(lab, Duration.ofSeconds(60)).leases()).isZero();
     }
 
     /** Waits (bounded) until the store lists an active lease of the DUID, or none. */
