@@ -193,7 +193,24 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 deleteLink(host);
             }
             if (settings.isolation() && !addresses.isEmpty() && isolation.installed()) {
-                isolation.revoke(addresses, null);
+                // An address another instance holds now (an allocation handed out twice after the store
+                // lost a write) keeps that instance's pairs; only this instance's own pair of it goes.
+                Set<Pair> keep = new HashSet<>();
+                for (Attachment other : list()) {
+                    if (!other.instanceId().equals(id) && addresses.remove(other.address()) && other.peer() != null) {
+                        keep.add(new Pair(other.peer(), other.address()));
+                    }
+                }
+                if (!addresses.isEmpty()) {
+                    isolation.revoke(addresses, null);
+                }
+                Optional<LinkAlias> mine = link.flatMap(l -> LinkAlias.parse(l.alias())).filter(a -> a.sameInstance(settings.network(), id));
+                if (mine.isPresent() && mine.get().peer() != null && mine.get().address() != null) {
+                    Pair own = new Pair(mine.get().peer(), mine.get().address());
+                    if (!keep.contains(own) && !addresses.contains(own.instance())) {
+                        isolation.revoke(Set.of(), own);
+                    }
+                }
             }
             release(id);
             records.delete(id);
