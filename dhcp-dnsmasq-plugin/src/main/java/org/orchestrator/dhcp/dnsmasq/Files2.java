@@ -12,7 +12,10 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
-/** File helpers: atomic replacement (temp file in the same folder, fsync, rename) with fixed modes. */
+/**
+ * File helpers: atomic replacement (temp file in the same folder, rename) with fixed modes; the
+ * plug-in's own records are also forced to disk before the rename.
+ */
 final class Files2 {
 
     static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
@@ -30,13 +33,19 @@ final class Files2 {
     }
 
     static void writeAtomically(Path target, byte[] bytes, Set<PosixFilePermission> mode) throws IOException {
+        replace(target, bytes, mode, true);
+    }
+
+    private static void replace(Path target, byte[] bytes, Set<PosixFilePermission> mode, boolean durable) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(mode));
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(bytes));
-                ch.force(true);
+                if (durable) {
+                    ch.force(true);
+                }
             }
             Files.setPosixFilePermissions(tmp, mode);
             try {
@@ -52,6 +61,10 @@ final class Files2 {
     /**
      * Replaces {@code target} atomically with {@code text} unless it already holds exactly that
      * text with that mode: a reader watching the folder (dnsmasq's inotify) sees no event then.
+     * For files derived from the plug-in's records (dnsmasq's host and name files, rewritten from
+     * the pins file on every start): not forced to disk, as a pin sits on a device's way to its
+     * instance and each force costs ~4-5 ms here; a power cut can only leave an older version,
+     * which the next start replaces.
      *
      * @return whether the file was written
      */
@@ -62,7 +75,7 @@ final class Files2 {
                 && java.util.Arrays.equals(bytes, Files.readAllBytes(target))) {
             return false;
         }
-        writeAtomically(target, bytes, mode);
+        replace(target, bytes, mode, false);
         return true;
     }
 

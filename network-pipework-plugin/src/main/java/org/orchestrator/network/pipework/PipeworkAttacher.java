@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -122,8 +123,9 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         if (peer != null && peer.isMulticastAddress()) {
             throw new NetworkException("peer " + Addresses.text(peer) + " is a multicast address", false);
         }
+        Stopwatch clock = new Stopwatch(runner);
         synchronized (lock) {
-            Stopwatch clock = new Stopwatch(System.nanoTime(), runner.count());
+            clock.lap("lock");
             String host = settings.hostInterface(id);
             boolean triedFresh = false;
             if (records.read(id).isEmpty()) {
@@ -271,6 +273,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             if (settings.addressing() == Addressing.STATIC) {
                 address = allocate(id);
                 undo.push(() -> release(id));
+                clock.lap("address");
             }
             // the instance end is made inside the namespace under its final name: no rename, no
             // temporary name in the host namespace
@@ -309,12 +312,15 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 throw hostSide.failure(made);
             }
             undo.push(() -> deleteLink(host));
+            clock.lap("host link");
             enableIpv6Inside(netns);
+            clock.lap("sysctl");
             IpBatch inside = new IpBatch().line("link", "set", "dev", "lo", "up").line("link", "set", "dev", inner, "up");
             if (settings.addressing() == Addressing.STATIC) {
                 inside.line("addr", "replace", Addresses.text(address) + "/" + settings.prefix().length(), "dev", inner, "nodad");
                 routes(inside);
                 inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
+                clock.lap("inside");
             } else {
                 inside.check(runner, netns.inside("ip", "-6", "-batch", "-"));
                 undo.push(() -> dhcp.stop(id));
@@ -322,16 +328,19 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 address = awaitDhcpAddress(id, netns);
                 runner.check("ip", "link", "set", "dev", host, "alias", alias.withAddress(address).encode());
                 routes(new IpBatch()).check(runner, netns.inside("ip", "-6", "-batch", "-"));
+                clock.lap("inside with DHCP");
             }
             if (settings.isolation() && peer != null) {
                 Pair pair = new Pair(peer, address);
                 allow(pair);
                 undo.push(() -> isolation.revoke(Set.of(), pair));
+                clock.lap("isolation");
             }
             records.write(new InstanceRecord(id, host, request.netns(), address, peer));
-            LOG.info("instance {} attached to network {} as {} via {} (peer {}) in {} ms, {} command(s)", id, settings.network(),
-                    Addresses.text(address), host, peer == null ? "none" : Addresses.text(peer), clock.millis(),
-                    clock.commands(runner));
+            clock.lap("record");
+            LOG.info("instance {} attached to network {} as {} via {} (peer {}) in {} ms ({}), {} command(s)", id,
+                    settings.network(), Addresses.text(address), host, peer == null ? "none" : Addresses.text(peer),
+                    clock.millis(), clock.laps(), clock.commands());
             return Optional.of(attachment(id, host, address, peer));
         } catch (RuntimeException e) {
             rollback(id, undo, e);
@@ -382,7 +391,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         records.write(new InstanceRecord(id, host, new NetnsHandle(netns.pid(), netns.path()),
                 address, peer));
         LOG.info("instance {} was attached to network {} already; checked and repaired ({}) in {} ms, {} command(s)", id,
-                settings.network(), Addresses.text(address), clock.millis(), clock.commands(runner));
+                settings.network(), Addresses.text(address), clock.millis(), clock.commands());
         return attachment(id, host, address, peer);
     }
 
@@ -643,13 +652,35 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
     }
 
-    /** Where one attach started: time and commands run on its thread. */
-    private record Stopwatch(long startNanos, long startCommands) {
+    /** Times one attach on its thread: the whole, the steps ("laps") and the commands run. */
+    private static final class Stopwatch {
+        private final CountingRunner runner;
+        private final long startNanos = System.nanoTime();
+        private final long startCommands;
+        private final StringJoiner laps = new StringJoiner(", ");
+        private long lapNanos = startNanos;
+
+        Stopwatch(CountingRunner runner) {
+            this.runner = runner;
+            this.startCommands = runner.count();
+        }
+
+        /** Ends the step called {@code name} now. */
+        void lap(String name) {
+            long now = System.nanoTime();
+            laps.add(name + " " + (now - lapNanos) / 1_000_000);
+            lapNanos = now;
+        }
+
+        String laps() {
+            return laps.toString();
+        }
+
         long millis() {
             return (System.nanoTime() - startNanos) / 1_000_000;
         }
 
-        long commands(CountingRunner runner) {
+        long commands() {
             return runner.count() - startCommands;
         }
     }

@@ -173,6 +173,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         schedulePass(Duration.ofMillis(100));
     }
 
+    /** The warm pool (tests). */
+    WarmPool warmPool() {
+        return warmPool;
+    }
+
     public Policy policy() {
         return policy;
     }
@@ -577,6 +582,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     if (becameReady) {
                         // counted once the READY state is stored, outside the transaction (listeners run here)
                         metrics.ready(leaseToReady[0], claimedNotReady.remove(inst.id()));
+                        warmPool.settled(inst.id());
                         actions.add(duid + ": READY");
                     }
                 }
@@ -604,6 +610,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
                     e.getMessage());
                 claimedNotReady.remove(inst.id());
+                warmPool.settled(inst.id());
                 metrics.poolClaim(false);
                 try {
                     provider.destroy(inst.id());
@@ -848,6 +855,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     });
                     c = next;
                     claimedNotReady.remove(gone.id());
+                    warmPool.settled(gone.id());
                     inst = null;
                     metrics.increment("deprovision.ok");
                     actions.add(duid + ": destroyed instance");

@@ -55,8 +55,11 @@ final class WarmPool implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmPool.class);
     private static final long RETRY_FIRST_MILLIS = 2000;
-    /** How long a claim waits before its replacement is started. */
-    static final long REFILL_AFTER_CLAIM_MILLIS = 500;
+    /**
+     * How long a claim's replacement waits at most for the claimed spare to be settled (its client
+     * READY, or the spare given up): a client that never gets there does not keep the pool short.
+     */
+    static final long REFILL_LATEST_AFTER_CLAIM_MILLIS = 2000;
     private static final long RETRY_MAX_MILLIS = 60_000;
 
     /** One pool: where its spares run and the digest of what they run. */
@@ -74,6 +77,9 @@ final class WarmPool implements AutoCloseable {
     private final Map<String, AtomicLong> claimed = new ConcurrentHashMap<>();
     private final AtomicLong lastRefillMillis = new AtomicLong();
     private final Object refillLock = new Object();
+    /** Spares claimed whose clients are not READY yet; refills wait for them ({@link #claimed}). */
+    private final Set<String> unsettled = ConcurrentHashMap.newKeySet();
+    private volatile long refillLatestAfterClaimMillis = REFILL_LATEST_AFTER_CLAIM_MILLIS;
     private volatile long retryMillis = RETRY_FIRST_MILLIS;
     private volatile boolean retryArmed;
     private volatile boolean closed;
@@ -176,15 +182,42 @@ final class WarmPool implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** Counts a claim (after its transaction committed) and refills in the background. */
+    /**
+     * Counts a claim (after its transaction committed). Its replacement is started once no claimed
+     * spare is still being made ready ({@link #settled}), at the latest after
+     * {@link #REFILL_LATEST_AFTER_CLAIM_MILLIS}: starting a container competes for the CPU, the
+     * provider's daemon and the kernel's network lock (a new namespace) with the personalising and
+     * attaching that a device is waiting for.
+     */
     void claimed(PoolMemberRecord m) {
         claimed.computeIfAbsent(m.poolKey(), k -> new AtomicLong()).incrementAndGet();
-        // Starting the replacement at once would compete (CPU, the provider's daemon) with the
-        // personalising and attaching of the spare just claimed, which a device is waiting for.
+        unsettled.add(m.id());
         try {
-            scheduler.schedule(this::refill, REFILL_AFTER_CLAIM_MILLIS, TimeUnit.MILLISECONDS);
+            scheduler.schedule(() -> settled(m.id()), refillLatestAfterClaimMillis, TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
+            unsettled.remove(m.id());
             LOG.debug("refill after a claim not scheduled: {}", e.getMessage());
+        }
+    }
+
+    /** Changes {@link #REFILL_LATEST_AFTER_CLAIM_MILLIS} (tests). */
+    void refillLatestAfterClaim(Duration delay) {
+        refillLatestAfterClaimMillis = delay.toMillis();
+    }
+
+    /**
+     * Says that the client of a claimed spare no longer waits for it: it is READY, or the spare was
+     * given up (not personalised, destroyed). When no other claimed spare is being made ready the
+     * pool is refilled now. Calls for an id that was not claimed, or settled already, do nothing.
+     */
+    void settled(String instanceId) {
+        if (!unsettled.remove(instanceId) || !unsettled.isEmpty() || closed) {
+            return;
+        }
+        try {
+            scheduler.execute(this::refill);
+        } catch (RuntimeException e) {
+            LOG.debug("refill after a settled claim not scheduled: {}", e.getMessage());
         }
     }
 

@@ -92,6 +92,51 @@ class WarmPoolTest {
     }
 
     @Test
+    void aClaimIsReplacedOnlyOnceItsClientIsReady() throws InterruptedException {
+        start(2);
+        h.engine.warmPool().refillLatestAfterClaim(java.time.Duration.ofMinutes(1));
+        awaitReady(2);
+        int created = pooling.delegate.createdCount.get();
+        h.network.holdAttaches();
+        try {
+            h.send(LeaseEventType.ADDED, Harness.lease(1));
+            Harness.awaitValue(() -> pooling.personalised().containsValue(Harness.duid(1)) ? Boolean.TRUE : null,
+                v -> v != null, "the spare personalised for client 1");
+            // the claim committed before personalising; the earlier policy refilled 0.5 s after it
+            Thread.sleep(1500);
+            assertThat(pooling.delegate.createdCount.get()).as("spares started while the device waits for its attach")
+                .isEqualTo(created);
+        } finally {
+            h.network.releaseAttaches();
+        }
+        h.awaitState(1, ClientState.READY);
+        awaitReady(2);
+        assertThat(pooling.delegate.createdCount.get()).as("one replacement, started when the client was READY")
+            .isEqualTo(created + 1);
+    }
+
+    @Test
+    void aClaimWhoseClientIsNotReadyIsReplacedAfterAWhileAllTheSame() {
+        start(2);
+        h.engine.warmPool().refillLatestAfterClaim(java.time.Duration.ofMillis(300));
+        awaitReady(2);
+        int created = pooling.delegate.createdCount.get();
+        h.network.holdAttaches();
+        try {
+            h.send(LeaseEventType.ADDED, Harness.lease(1));
+            Harness.awaitValue(() -> pooling.delegate.createdCount.get() > created ? Boolean.TRUE : null,
+                v -> v != null, "a replacement spare while client 1 waits");
+            awaitReady(2);
+            assertThat(pooling.delegate.createdCount.get()).isEqualTo(created + 1);
+            assertThat(h.engine.client(Harness.duid(1)).orElseThrow().state()).as("still waiting for its attach")
+                .isNotEqualTo(ClientState.READY);
+        } finally {
+            h.network.releaseAttaches();
+        }
+        h.awaitState(1, ClientState.READY);
+    }
+
+    @Test
     void aBurstLargerThanThePoolFallsBackToProvisioningWhileItRefills() {
         start(2);
         awaitReady(2);

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.orchestrator.api.lease.Identifiers;
@@ -20,6 +22,7 @@ public final class FakeNetwork implements NetworkAttacher {
     private final AtomicInteger next = new AtomicInteger(1);
     public final AtomicInteger attachCalls = new AtomicInteger();
     public final AtomicInteger detachCalls = new AtomicInteger();
+    private volatile CountDownLatch hold = new CountDownLatch(0);
     private final java.util.Deque<org.orchestrator.api.network.NetworkException> attachFailures = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     public FakeNetwork(String name) {
@@ -49,9 +52,26 @@ public final class FakeNetwork implements NetworkAttacher {
         attachFailures.add(e);
     }
 
+    /** Makes attach calls wait (at most 30 s) until {@link #releaseAttaches()}. */
+    public void holdAttaches() {
+        hold = new CountDownLatch(1);
+    }
+
+    public void releaseAttaches() {
+        hold.countDown();
+    }
+
     @Override
     public Attachment attach(AttachRequest request) {
         attachCalls.incrementAndGet();
+        try {
+            if (!hold.await(30, TimeUnit.SECONDS)) {
+                throw new org.orchestrator.api.network.NetworkException("attach held for 30 s by the test", true);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.orchestrator.api.network.NetworkException("interrupted while held", true);
+        }
         org.orchestrator.api.network.NetworkException failure = attachFailures.poll();
         if (failure != null) {
             throw failure;
