@@ -10,6 +10,7 @@ import javax.servlet.Servlet;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.Orchestrator;
 import org.orchestrator.webconsole.ServiceSlot;
+import org.orchestrator.webconsole.auth.CachingAuthenticator;
 import org.orchestrator.webconsole.auth.JaasAuthenticator;
 import org.orchestrator.webconsole.metrics.PrometheusScraper;
 import org.osgi.framework.BundleContext;
@@ -77,6 +78,12 @@ public final class RestApiComponent {
         @AttributeDefinition(description = "Role that may provision, deprovision, export and reconcile.")
         String writeRole() default "admin";
 
+        @AttributeDefinition(min = "0", max = "300",
+            description = "Seconds a successful HTTP Basic login is remembered (a salted hash of the password, per user),"
+                + " so that polling clients do not cost a JAAS login per request. A changed password or role takes"
+                + " effect after at most this long; 0 asks the realm on every request.")
+        int loginCacheSeconds() default 10;
+
         @AttributeDefinition(min = "0", max = "600",
             description = "Seconds that POST/DELETE instances wait for the client to settle before answering 202.")
         int operationWaitSeconds() default 30;
@@ -93,8 +100,12 @@ public final class RestApiComponent {
     public RestApiComponent(BundleContext context, Config config) {
         ApiSettings settings = new ApiSettings(config.leaseEventToken(), config.maxBodyBytes(), config.realm(),
             config.readRole(), config.writeRole(), Duration.ofSeconds(config.operationWaitSeconds()));
+        if (config.loginCacheSeconds() < 0 || config.loginCacheSeconds() > 300) {
+            throw new IllegalArgumentException("loginCacheSeconds must be between 0 and 300, not " + config.loginCacheSeconds());
+        }
         servlet = new RestContainer(ApiApplication.create(settings, orchestrator, leaseSink, metrics,
-            new JaasAuthenticator(settings.realm()), Clock.systemUTC()));
+            new CachingAuthenticator(new JaasAuthenticator(settings.realm()), Duration.ofSeconds(config.loginCacheSeconds())),
+            Clock.systemUTC()));
         if (context == null) {
             registration = null;
         } else {

@@ -59,6 +59,11 @@ class RestApiComponentTest {
             }
 
             @Override
+            public int loginCacheSeconds() {
+                return 10;
+            }
+
+            @Override
             public int operationWaitSeconds() {
                 return 1;
             }
