@@ -93,9 +93,17 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     private final ProcRootWriter rootWriter;
     /** Container id by instance id: a hint that saves a look-up by label, checked on every use. */
     private final ConcurrentMap<String, String> containers = new ConcurrentHashMap<>();
+    /** Checks processes in this host's {@code /proc}; {@code null} for a remote daemon. */
+    private final ProcRootWriter localProcesses;
+    /**
+     * The init process of each instance's container as last inspected (local daemons): lets
+     * {@link #networkNamespace} answer without asking the daemon, checked on every use.
+     */
+    private final ConcurrentMap<String, ContainerProcess> processes = new ConcurrentHashMap<>();
     /** Runs the cosmetic renames of personalised spares off the caller's thread, one at a time. */
     private final ThreadPoolExecutor renamer;
     private final LongAdder writesInPlace = new LongAdder();
+    private final LongAdder namespacesFromProc = new LongAdder();
     private final LongAdder writesThroughArchive = new LongAdder();
     private final AtomicBoolean fallbackReported = new AtomicBoolean();
 
@@ -112,7 +120,8 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
-        this.rootWriter = settings.directWrite() && settings.localDaemon() ? new ProcRootWriter(Path.of("/proc")) : null;
+        this.localProcesses = settings.localDaemon() ? new ProcRootWriter(Path.of("/proc")) : null;
+        this.rootWriter = settings.directWrite() ? localProcesses : null;
         this.renamer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
             Thread thread = new Thread(task, "orchestrator-docker-rename-" + settings.name());
             thread.setDaemon(true);
@@ -132,6 +141,11 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     /** @return how many spares were personalised by writing into their root file system directly */
+    /** @return how many network namespaces were answered from {@code /proc} without asking the daemon (tests) */
+    long namespacesFromProc() {
+        return namespacesFromProc.sum();
+    }
+
     long writesInPlace() {
         return writesInPlace.sum();
     }
@@ -215,8 +229,10 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                 throw e;
             }
             long t4 = System.nanoTime();
-            Instance instance = instanceOf(inspectContainer(containerId, action));
+            InspectContainerResponse started = inspectContainer(containerId, action);
+            Instance instance = instanceOf(started);
             containers.put(spec.instanceId(), containerId);
+            rememberProcess(spec.instanceId(), started);
             long t5 = System.nanoTime();
             LOG.info("provider {} provisioned instance {} for client {} as container {} ({}) in {} ms"
                 + " (find {}, image {}, create {}, start {}, inspect {})", name(), spec.instanceId(), spec.client(),
@@ -264,6 +280,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                 throw new ProviderException("instance " + spec.instanceId() + " is " + status
                     + ", not running; it cannot be personalised", false);
             }
+            rememberProcess(spec.instanceId(), r);
             String via = writeIdentity(r, spec.instanceId(), files, action);
             long t2 = System.nanoTime();
             boolean rename = !newName.equals(stripSlash(r.getName()));
@@ -427,6 +444,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         lock.lock();
         try {
             containers.remove(instanceId);
+            processes.remove(instanceId);
             for (Container c : owned(instanceId, action)) {
                 remove(c.getId(), action);
                 LOG.info("provider {} destroyed instance {} (container {})", name(), instanceId, shortId(c.getId()));
@@ -467,8 +485,24 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         return find(instanceId, "inspect instance " + instanceId).flatMap(this::instanceOf);
     }
 
+    /**
+     * The namespace of the container's init process. With a daemon on this host, the process
+     * remembered from the last inspection of the container (provisioned, personalised) is used
+     * without asking the daemon again, when {@code /proc} shows it is still that process: same start
+     * time, in a cgroup of that container. Otherwise, and for remote daemons, the container is
+     * inspected. Saves a round trip on a device's path, which may also queue behind the rename of a
+     * just personalised spare.
+     */
     @Override
     public NetnsHandle networkNamespace(String instanceId) {
+        ContainerProcess known = processes.get(instanceId);
+        if (known != null && localProcesses != null) {
+            if (localProcesses.isProcessOf(known.pid(), known.containerId(), known.startTime())) {
+                namespacesFromProc.increment();
+                return NetnsHandle.ofPid(known.pid());
+            }
+            processes.remove(instanceId, known);
+        }
         String action = "find the network namespace of instance " + instanceId;
         InspectContainerResponse inspect = locate(instanceId, action);
         InspectContainerResponse.ContainerState state = inspect.getState();
@@ -477,7 +511,27 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
             throw new ProviderException("instance " + instanceId + " on provider " + name() + " is not running ("
                 + (state == null ? "no state" : state.getStatus()) + "); it has no network namespace", false);
         }
+        rememberProcess(instanceId, inspect);
         return NetnsHandle.ofPid(pid);
+    }
+
+    /** Remembers the init process of a running container, as this host's {@code /proc} shows it. */
+    private void rememberProcess(String instanceId, InspectContainerResponse r) {
+        if (localProcesses == null) {
+            return;
+        }
+        Long pid = r.getState() == null ? null : r.getState().getPidLong();
+        long started = pid == null || pid <= 1 || !Boolean.TRUE.equals(r.getState().getRunning()) ? -1
+            : localProcesses.startTimeIfProcessOf(pid, r.getId());
+        if (started < 0) {
+            processes.remove(instanceId);
+        } else {
+            processes.put(instanceId, new ContainerProcess(r.getId(), pid, started));
+        }
+    }
+
+    /** A container's init process: its pid and start time (clock ticks after boot). */
+    private record ContainerProcess(String containerId, long pid, long startTime) {
     }
 
     @Override

@@ -96,6 +96,29 @@ final class ProcRootWriter {
     }
 
     /**
+     * @return the start time of process {@code pid} when it runs in a cgroup of container
+     * {@code containerId}, else -1 (gone, or another container's or no container's process)
+     */
+    long startTimeIfProcessOf(long pid, String containerId) {
+        if (pid <= 1) {
+            return -1;
+        }
+        Path process = proc.resolve(Long.toString(pid));
+        try {
+            long started = startTime(process);
+            requireCgroup(process, containerId);
+            return started;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** @return whether process {@code pid} is still the one that started at {@code startTime} in container {@code containerId} */
+    boolean isProcessOf(long pid, String containerId, long startTime) {
+        return startTime >= 0 && startTimeIfProcessOf(pid, containerId) == startTime;
+    }
+
+    /**
      * Writes {@code files} into the root of process {@code pid}, which must belong to container
      * {@code containerId}.
      *

@@ -181,6 +181,29 @@ class DockerProviderUnixTest {
     }
 
     @Test
+    void theNetworkNamespaceIsTheContainersCurrentProcessEvenAfterARestartBehindOurBack() {
+        String id = TestSupport.newId("ns");
+        Instance created = provider.provision(TestSupport.spec(id, TestSupport.duid(3), ResourceLimits.NONE, false));
+        long first = docker.inspectContainerCmd(created.providerRef()).exec().getState().getPidLong();
+        assertThat(provider.networkNamespace(id).pid()).isEqualTo(first);
+        assertThat(provider.networkNamespace(id).pid()).as("asked again").isEqualTo(first);
+        assertThat(provider.namespacesFromProc()).as("answered from /proc, not the daemon").isEqualTo(2);
+
+        docker.restartContainerCmd(created.providerRef()).withTimeout(0).exec();
+        long second = docker.inspectContainerCmd(created.providerRef()).exec().getState().getPidLong();
+        assertThat(second).isNotEqualTo(first);
+        assertThat(provider.networkNamespace(id).pid()).as("the remembered process is gone").isEqualTo(second);
+        assertThat(provider.namespacesFromProc()).as("the daemon was asked").isEqualTo(2);
+        assertThat(provider.networkNamespace(id).pid()).isEqualTo(second);
+        assertThat(provider.namespacesFromProc()).as("and its answer remembered").isEqualTo(3);
+
+        docker.stopContainerCmd(created.providerRef()).withTimeout(0).exec();
+        assertThatThrownBy(() -> provider.networkNamespace(id)).isInstanceOf(ProviderException.class)
+            .hasMessageContaining("not running");
+        provider.destroy(id);
+    }
+
+    @Test
     void instanceIsConfinedAndServesHttpOverIpv6() throws Exception {
         String id = TestSupport.newId("hard");
         ResourceLimits limits = new ResourceLimits(64L * 1024 * 1024, 0.25, 50);
