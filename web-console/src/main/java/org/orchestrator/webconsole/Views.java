@@ -99,6 +99,8 @@ public final class Views {
         m.put("image", p.image());
         m.put("poolKey", p.poolKey());
         m.put("size", p.size());
+        m.put("min", p.min());
+        m.put("max", p.max());
         m.put("ready", p.ready());
         m.put("starting", p.starting());
         m.put("claimed", p.claimed());

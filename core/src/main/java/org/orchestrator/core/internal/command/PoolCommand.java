@@ -37,12 +37,14 @@ public final class PoolCommand implements Action {
         table.column("Image");
         table.column("Pool");
         table.column("Size").alignRight();
+        table.column("Min").alignRight();
+        table.column("Max").alignRight();
         table.column("Ready").alignRight();
         table.column("Starting").alignRight();
         table.column("Claimed").alignRight();
         for (PoolView v : orchestrator.pool()) {
-            table.addRow().addContent(v.provider(), Format.text(v.network()), v.image(), v.poolKey(), v.size(), v.ready(),
-                v.starting(), v.claimed());
+            table.addRow().addContent(v.provider(), Format.text(v.network()), v.image(), v.poolKey(), v.size(), v.min(), v.max(),
+                v.ready(), v.starting(), v.claimed());
         }
         table.print(out == null ? System.out : out);
         return null;

@@ -123,8 +123,13 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
         int maxAttempts() default 10;
 
         @AttributeDefinition(description = "Spare instances kept started per policy (provider, network, image, limits)"
-            + " for providers that support pooling; 0 disables the warm pool", min = "0", max = "256")
+            + " for providers that support pooling, at least; 0 disables the warm pool", min = "0", max = "256")
         int poolSize() default 0;
+
+        @AttributeDefinition(description = "Spare instances kept at most: while devices arrive faster, the pool keeps as"
+            + " many spares as devices asked for one in the last minute, between poolSize and this; 0 (or a value below"
+            + " poolSize) keeps exactly poolSize", min = "0", max = "256")
+        int poolMax() default 0;
 
         @AttributeDefinition(description = "Spare instances created at once while the warm pool refills", min = "1", max = "32")
         int poolRefillConcurrency() default 2;
@@ -158,6 +163,7 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
             .retryMax(Duration.ofSeconds(Math.max(1, c.retryMaxSeconds())))
             .maxAttempts(Math.max(1, c.maxAttempts()))
             .poolSize(Math.max(0, Math.min(256, c.poolSize())))
+            .poolMax(c.poolMax() <= 0 ? 0 : Math.min(256, Math.max(Math.max(0, Math.min(256, c.poolSize())), c.poolMax())))
             .poolRefillConcurrency(Math.max(1, Math.min(32, c.poolRefillConcurrency())))
             .build();
     }

@@ -674,7 +674,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                     createdNow = true;
                     if (pooled) {
                         metrics.poolClaim(false);
-                        warmPool.refill();
+                        warmPool.missed();
                     }
                     actions.add(duid + ": created instance " + id);
                 }

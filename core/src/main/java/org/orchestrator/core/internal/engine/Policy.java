@@ -19,7 +19,7 @@ import org.orchestrator.api.provider.ResourceLimits;
 public record Policy(List<Route> routes, String image, List<String> command, Map<String, String> environment,
                      ResourceLimits limits, boolean readOnlyRootFs, Duration instanceTtl, Duration releaseGrace,
                      int maxInstances, Duration reconcileInterval, int concurrency, Duration retryBase,
-                     Duration retryMax, int maxAttempts, int poolSize, int poolRefillConcurrency) {
+                     Duration retryMax, int maxAttempts, int poolSize, int poolMax, int poolRefillConcurrency) {
 
     /** The default image. */
     public static final String DEFAULT_IMAGE = "orchestrator/client:latest";
@@ -41,9 +41,17 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         if (poolSize < 0 || poolSize > 256 || poolRefillConcurrency < 1 || poolRefillConcurrency > 32) {
             throw new IllegalArgumentException("poolSize must be 0..256 and poolRefillConcurrency 1..32");
         }
+        if (poolMax != 0 && (poolMax < poolSize || poolMax > 256)) {
+            throw new IllegalArgumentException("poolMax must be 0 (= poolSize) or poolSize.." + 256 + ", not " + poolMax);
+        }
         if (maxInstances < 0 || concurrency < 1 || maxAttempts < 1) {
             throw new IllegalArgumentException("maxInstances must be >= 0, concurrency and maxAttempts >= 1");
         }
+    }
+
+    /** @return the most spares a pool keeps: {@code poolMax}, or {@code poolSize} when that is 0 */
+    public int poolCeiling() {
+        return poolMax == 0 ? poolSize : poolMax;
     }
 
     private static void requireNotNegative(Duration d, String name) {
@@ -161,6 +169,7 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         private Duration retryMax = Duration.ofSeconds(300);
         private int maxAttempts = 10;
         private int poolSize;
+        private int poolMax;
         private int poolRefillConcurrency = 2;
 
         private Builder() {
@@ -201,11 +210,12 @@ public record Policy(List<Route> routes, String image, List<String> command, Map
         public Builder retryMax(Duration v) { retryMax = v; return this; }
         public Builder maxAttempts(int v) { maxAttempts = v; return this; }
         public Builder poolSize(int v) { poolSize = v; return this; }
+        public Builder poolMax(int v) { poolMax = v; return this; }
         public Builder poolRefillConcurrency(int v) { poolRefillConcurrency = v; return this; }
 
         public Policy build() {
             return new Policy(routes, image, command, environment, limits, readOnlyRootFs, instanceTtl, releaseGrace,
-                maxInstances, reconcileInterval, concurrency, retryBase, retryMax, maxAttempts, poolSize, poolRefillConcurrency);
+                maxInstances, reconcileInterval, concurrency, retryBase, retryMax, maxAttempts, poolSize, poolMax, poolRefillConcurrency);
         }
     }
 }

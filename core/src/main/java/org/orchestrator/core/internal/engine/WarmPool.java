@@ -6,7 +6,9 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -61,6 +63,10 @@ final class WarmPool implements AutoCloseable {
      */
     static final long REFILL_LATEST_AFTER_CLAIM_MILLIS = 2000;
     private static final long RETRY_MAX_MILLIS = 60_000;
+    /** How far back requests for spares count towards the size of a pool that may grow ({@link Policy#poolMax}). */
+    static final Duration DEMAND_WINDOW = Duration.ofMinutes(1);
+    /** Requests remembered at most (more than any pool can hold). */
+    private static final int DEMAND_MEMORY = 512;
 
     /** One pool: where its spares run and the digest of what they run. */
     record Target(String provider, String network, String key, String image) {
@@ -80,6 +86,9 @@ final class WarmPool implements AutoCloseable {
     /** Spares claimed whose clients are not READY yet; refills wait for them ({@link #claimed}). */
     private final Set<String> unsettled = ConcurrentHashMap.newKeySet();
     private volatile long refillLatestAfterClaimMillis = REFILL_LATEST_AFTER_CLAIM_MILLIS;
+    /** When devices asked for a spare (claims and misses), oldest first, for {@link #size}. */
+    private final Deque<Instant> demand = new ArrayDeque<>();
+    private volatile Duration demandWindow = DEMAND_WINDOW;
     private volatile long retryMillis = RETRY_FIRST_MILLIS;
     private volatile boolean retryArmed;
     private volatile boolean closed;
@@ -191,6 +200,7 @@ final class WarmPool implements AutoCloseable {
      */
     void claimed(PoolMemberRecord m) {
         claimed.computeIfAbsent(m.poolKey(), k -> new AtomicLong()).incrementAndGet();
+        demanded();
         unsettled.add(m.id());
         try {
             scheduler.schedule(() -> settled(m.id()), refillLatestAfterClaimMillis, TimeUnit.MILLISECONDS);
@@ -198,6 +208,46 @@ final class WarmPool implements AutoCloseable {
             unsettled.remove(m.id());
             LOG.debug("refill after a claim not scheduled: {}", e.getMessage());
         }
+    }
+
+    /** A device found no ready spare: counts towards the pool's size and refills at once. */
+    void missed() {
+        demanded();
+        refill();
+    }
+
+    private void demanded() {
+        Instant now = clock.instant();
+        synchronized (demand) {
+            demand.addLast(now);
+            while (demand.size() > DEMAND_MEMORY) {
+                demand.removeFirst();
+            }
+        }
+    }
+
+    /**
+     * @return how many spares a pool keeps now: {@link Policy#poolSize}, raised to the number of
+     * requests for a spare in the last {@link #DEMAND_WINDOW} up to {@link Policy#poolCeiling}
+     */
+    int size(Policy p) {
+        if (p.poolSize() == 0 || p.poolCeiling() == p.poolSize()) {
+            return p.poolSize();
+        }
+        Instant since = clock.instant().minus(demandWindow);
+        int recent;
+        synchronized (demand) {
+            while (!demand.isEmpty() && demand.peekFirst().isBefore(since)) {
+                demand.removeFirst();
+            }
+            recent = demand.size();
+        }
+        return Math.max(p.poolSize(), Math.min(p.poolCeiling(), recent));
+    }
+
+    /** Changes {@link #DEMAND_WINDOW} (tests). */
+    void demandWindow(Duration window) {
+        demandWindow = window;
     }
 
     /** Changes {@link #REFILL_LATEST_AFTER_CLAIM_MILLIS} (tests). */
@@ -240,7 +290,8 @@ final class WarmPool implements AutoCloseable {
                     continue; // declines pooling, or not here now: the pass after it (re)binds refills
                 }
                 long have = members.stream().filter(m -> m.poolKey().equals(t.key())).count();
-                for (long i = have; i < p.poolSize(); i++) {
+                int size = size(p);
+                for (long i = have; i < size; i++) {
                     PoolMemberRecord m = new PoolMemberRecord(newSpareId(), t.key(), t.provider(), t.network(), t.image(),
                         null, null, clock.instant());
                     store.transaction(tx -> {
@@ -405,7 +456,32 @@ final class WarmPool implements AutoCloseable {
                 actions.add("replaced spare " + m.id() + " (" + (actual == null ? "missing" : actual.state()) + ")");
             }
         }
+        actions.addAll(shrink());
         refill();
+        return actions;
+    }
+
+    /**
+     * Retires the oldest ready spares of pools that hold more than they keep now (demand fell since
+     * they grew towards {@link Policy#poolMax}).
+     */
+    private List<String> shrink() {
+        Policy p = policy.get();
+        int size = size(p);
+        List<String> actions = new ArrayList<>();
+        List<PoolMemberRecord> members = store.transaction(StoreTx::poolMembers);
+        for (Target t : targets()) {
+            List<PoolMemberRecord> mine = members.stream().filter(m -> m.poolKey().equals(t.key())).toList();
+            int surplus = mine.size() - size;
+            List<PoolMemberRecord> idle = mine.stream().filter(m -> m.ready() && !inFlight.contains(m.id()))
+                .sorted(java.util.Comparator.comparing(PoolMemberRecord::createdAt)).toList();
+            for (int i = 0; i < surplus && i < idle.size(); i++) {
+                PoolMemberRecord m = idle.get(i);
+                if (retire(m, "the pool shrinks to " + size + " spares")) {
+                    actions.add("retired spare " + m.id() + " (pool shrinks to " + size + ")");
+                }
+            }
+        }
         return actions;
     }
 
@@ -436,15 +512,15 @@ final class WarmPool implements AutoCloseable {
         for (Target t : targets()) {
             int ready = (int) members.stream().filter(m -> m.poolKey().equals(t.key()) && m.ready()).count();
             int starting = (int) members.stream().filter(m -> m.poolKey().equals(t.key()) && !m.ready()).count();
-            out.put(t.key(), new PoolView(t.provider(), t.network(), t.image(), t.key(), p.poolSize(), ready, starting,
-                claimedOf(t.key())));
+            out.put(t.key(), new PoolView(t.provider(), t.network(), t.image(), t.key(), size(p), ready, starting,
+                claimedOf(t.key()), p.poolSize(), p.poolCeiling()));
         }
         for (PoolMemberRecord m : members) {
             if (!out.containsKey(m.poolKey())) {
                 int ready = (int) members.stream().filter(x -> x.poolKey().equals(m.poolKey()) && x.ready()).count();
                 int starting = (int) members.stream().filter(x -> x.poolKey().equals(m.poolKey()) && !x.ready()).count();
                 out.put(m.poolKey(), new PoolView(m.provider(), m.network(), m.image(), m.poolKey(), 0, ready, starting,
-                    claimedOf(m.poolKey())));
+                    claimedOf(m.poolKey()), 0, 0));
             }
         }
         return List.copyOf(out.values());
@@ -471,7 +547,7 @@ final class WarmPool implements AutoCloseable {
             LOG.debug("pool gauges unavailable: {}", e.getMessage());
         }
         return Map.of("pool.ready", ready, "pool.starting", starting, "pool.refill.last.millis", lastRefillMillis.get(),
-            "pool.size", (long) policy.get().poolSize());
+            "pool.size", (long) size(policy.get()));
     }
 
     private static String newSpareId() {

@@ -137,6 +137,33 @@ class WarmPoolTest {
     }
 
     @Test
+    void aPoolGrowsWithDemandUpToItsMaximumAndShrinksBackWhenDemandFalls() {
+        start(Harness.fastPolicy().poolSize(1).poolMax(3).poolRefillConcurrency(2).build());
+        PoolView idle = awaitReady(1);
+        assertThat(idle.size()).isEqualTo(1);
+        assertThat(idle.min()).isEqualTo(1);
+        assertThat(idle.max()).isEqualTo(3);
+        for (int n = 1; n <= 5; n++) {
+            h.send(LeaseEventType.ADDED, Harness.lease(n));
+        }
+        for (int n = 1; n <= 5; n++) {
+            h.awaitState(n, ClientState.READY);
+        }
+        PoolView grown = awaitReady(3);
+        assertThat(grown.size()).as("five requests in the window, capped at the maximum").isEqualTo(3);
+        assertThat(pooling.spares()).hasSize(3);
+
+        h.engine.warmPool().demandWindow(java.time.Duration.ofMillis(1));
+        h.engine.reconcile();
+        PoolView shrunk = awaitReady(1);
+        assertThat(shrunk.size()).isEqualTo(1);
+        assertThat(pooling.spares()).as("the surplus spares destroyed").hasSize(1);
+        assertThat(h.engine.recentEvents(1000).stream().filter(e -> e.kind().equals("POOL_RETIRED")).count())
+            .isGreaterThanOrEqualTo(2);
+        assertThat(pooling.violations()).isEmpty();
+    }
+
+    @Test
     void aBurstLargerThanThePoolFallsBackToProvisioningWhileItRefills() {
         start(2);
         awaitReady(2);
@@ -204,11 +231,14 @@ class WarmPoolTest {
     void aFailedPersonalisationDestroysTheSpareAndProvisions() {
         start(1);
         awaitReady(1);
-        String spare = pooling.spares().get(0).id();
+        // the provider may still hold a spare being retired besides the pool's one
+        Set<String> spares = new HashSet<>();
+        pooling.spares().forEach(i -> spares.add(i.id()));
         pooling.failPersonalise(true);
         h.send(LeaseEventType.ADDED, Harness.lease(1));
         ClientView c = h.awaitState(1, ClientState.READY);
-        assertThat(c.instanceId()).isEqualTo(spare);
+        String spare = c.instanceId();
+        assertThat(spares).as("the client got a spare's id").contains(spare);
         assertThat(pooling.delegate.instances().get(spare).client()).as("provisioned afresh for the client")
             .isEqualTo(Harness.duid(1));
         assertThat(eventsOf(Harness.duid(1))).extracting(EventRecord::kind).contains("CLAIMED", "POOL_FALLBACK", "PROVISIONED");
