@@ -139,6 +139,8 @@ class WebConsoleBrowserIT {
             .map(e -> e.getAttribute("data-component")).toList()))
             .contains("DHCP_SOURCE/" + NAMES.source(), "PROVIDER/" + WebLab.PROVIDER, "NETWORK/" + NAMES.network());
         assertThat(browser.findElements(By.cssSelector(INSTANCE_ROW))).isEmpty();
+        assertThat(WebConsoleBrowserIT.<String>stable(d -> d.findElement(By.cssSelector("table#pools tbody")).getText()))
+            .as("the lab runs without a warm pool").contains("No warm pool");
         // a marker that a reload would erase: the later steps prove the page redraws in place
         ((JavascriptExecutor) browser).executeScript("window.orchIwMarker = 'no-reload';");
         screenshot("01-logged-in");

@@ -73,6 +73,7 @@ class ConsolePageTest {
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/html"));
         assertThat(r.body()).contains("id=\"orchestrator-console\"", "data-root=\"/system/console/orchestrator\"",
             "table id=\"instances\"", "table id=\"clients\"", "table id=\"leases\"", "table id=\"components\"", "table id=\"events\"",
+            "table id=\"pools\"",
             "id=\"refresh-status\"", "id=\"reconcile\"", "id=\"health-badge\"", "id=\"export-form\"",
             "src=\"/system/console/orchestrator/orchestrator.js\"", "href=\"/system/console/orchestrator/orchestrator.css\"")
             .doesNotContain("${root}").doesNotContain("<html");
@@ -93,6 +94,8 @@ class ConsolePageTest {
 
     @Test
     void dataJsonHasEverythingThePageShows() throws Exception {
+        orchestrator.pools.add(new org.orchestrator.api.manage.PoolView("docker", "lab", "orchestrator/client:latest",
+            "0123456789abcdef", 3, 2, 1, 7, 2, 6));
         HttpResponse<String> r = get("/data.json");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
@@ -103,6 +106,12 @@ class ConsolePageTest {
         assertThat(d.get("leases")).hasSize(1);
         assertThat(d.get("components")).hasSize(3);
         assertThat(d.get("events")).hasSize(5);
+        JsonNode pool = d.get("pools").get(0);
+        assertThat(pool.get("size").asInt()).isEqualTo(3);
+        assertThat(pool.get("ready").asInt()).isEqualTo(2);
+        assertThat(pool.get("min").asInt()).isEqualTo(2);
+        assertThat(pool.get("max").asInt()).isEqualTo(6);
+        assertThat(pool.get("claimed").asLong()).isEqualTo(7);
         assertThat(d.get("counts").get("clients").asInt()).isEqualTo(3);
         assertThat(d.get("counts").get("clientsByState").get("FAILED").asInt()).isEqualTo(1);
         assertThat(d.get("counts").get("instancesByState").get("RUNNING").asInt()).isEqualTo(1);

@@ -188,6 +188,7 @@ public final class ConsolePage {
         out.put("instances", instances == null ? List.of() : Views.list(instances, i -> Views.instance(i, now)));
         out.put("leases", leases == null ? List.of() : Views.list(leases, Views::lease));
         out.put("components", components == null ? List.of() : Views.list(components, Views::component));
+        out.put("pools", Views.list(orEmpty(part(errors, "pool", core::pool)), Views::pool));
         out.put("events", Views.list(orEmpty(part(errors, "events", () -> core.recentEvents(EVENTS))), Views::event));
         Map<String, Object> counts = new LinkedHashMap<>();
         counts.put("clients", clients == null ? null : clients.size());

@@ -177,6 +177,23 @@
     return tr;
   }
 
+  function poolRow(p) {
+    var tr = el('tr');
+    tr.setAttribute('data-pool', p.poolKey);
+    tr.appendChild(cell(p.provider, 'mono'));
+    tr.appendChild(cell(p.network === null ? '\u2013' : p.network, 'mono'));
+    tr.appendChild(cell(p.image, 'mono'));
+    tr.appendChild(cell(p.poolKey, 'mono'));
+    var full = el('td');
+    full.appendChild(badge('pool', p.ready >= p.size ? 'FULL' : 'SHORT'));
+    full.appendChild(document.createTextNode(' ' + p.ready + ' / ' + p.size));
+    tr.appendChild(full);
+    tr.appendChild(cell(p.starting));
+    tr.appendChild(cell(p.min === p.max ? String(p.min) : p.min + '\u2013' + p.max));
+    tr.appendChild(cell(p.claimed));
+    return tr;
+  }
+
   function eventRow(e) {
     var tr = el('tr');
     tr.setAttribute('data-seq', e.seq);
@@ -239,6 +256,7 @@
     fill('instances', (data.instances || []).map(instanceRow), 'No instances.', 9);
     fill('clients', (data.clients || []).map(clientRow), 'No clients.', 9);
     fill('leases', (data.leases || []).map(leaseRow), 'No active leases.', 8);
+    fill('pools', (data.pools || []).map(poolRow), 'No warm pool (poolSize = 0, or no provider that pools).', 8);
     fill('components', (data.components || []).map(componentRow), 'No DHCP sources, providers or networks registered.', 6);
     fill('events', (data.events || []).slice().reverse().map(eventRow), 'No events yet.', 6);
     var errors = Object.keys(data.errors || {});
