@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.orchestrator.itests.support.Device;
 import org.orchestrator.itests.support.Host;
+import org.orchestrator.itests.support.KarafBundles;
 import org.orchestrator.itests.support.KarafInstance;
 
 /**
@@ -215,12 +216,7 @@ class FoundationIT {
     }
 
     static String bundleId(String nameFragment) throws Exception {
-        for (String line : karaf.exec("bundle:list -t 0 --no-format").split("\n")) {
-            if (line.contains("Orchestrator") && line.contains(nameFragment)) {
-                return line.split("\\|")[0].trim();
-            }
-        }
-        throw new AssertionError("no bundle named *" + nameFragment + "*");
+        return KarafBundles.id(karaf, nameFragment);
     }
 
     static String containerIdsOfProvider() {

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.orchestrator.itests.support.Device;
 import org.orchestrator.itests.support.Host;
 import org.orchestrator.itests.support.Http;
+import org.orchestrator.itests.support.KarafBundles;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -1120,11 +1121,6 @@ class ReliabilityIT {
         return bundle(nameFragment)[0];
     }
 
-    /** The columns of one row of {@code bundle:list --no-format}: Karaf 4.4 separates them with tabs. */
-    static String[] columns(String line) {
-        return line.trim().split("\\s*[\\t|]\\s*");
-    }
-
     /** @return id and location of the one Orchestrator bundle whose name holds the fragment */
     static String[] bundle(String nameFragment) throws Exception {
         String[] b = bundleOrNull(nameFragment);
@@ -1135,26 +1131,14 @@ class ReliabilityIT {
     }
 
     static String[] bundleOrNull(String nameFragment) throws Exception {
-        String id = null;
-        for (String line : lab.karaf.exec("bundle:list -t 0 --no-format").split("\n")) {
-            if (line.contains("Orchestrator") && line.contains(nameFragment)) {
-                assertThat(id).as("two bundles named *%s*", nameFragment).isNull();
-                id = columns(line)[0];
-                assertThat(id).as("bundle id in %s", line).matches("[0-9]+");
-            }
-        }
+        String id = KarafBundles.findId(lab.karaf.exec("bundle:list -t 0 --no-format"), nameFragment).orElse(null);
         if (id == null) {
             return null;
         }
-        for (String line : lab.karaf.exec("bundle:list -l -t 0 --no-format").split("\n")) {
-            String[] cols = columns(line);
-            if (cols[0].equals(id)) {
-                String location = cols[cols.length - 1];
-                assertThat(location).as("location of bundle %s", id).startsWith("mvn:org.orchestrator/");
-                return new String[] {id, location};
-            }
-        }
-        throw new AssertionError("bundle " + id + " has no location in bundle:list -l");
+        String location = KarafBundles.location(lab.karaf.exec("bundle:list -l -t 0 --no-format"), id)
+            .orElseThrow(() -> new AssertionError("bundle " + id + " has no location in bundle:list -l"));
+        assertThat(location).as("location of bundle %s", id).startsWith("mvn:org.orchestrator/");
+        return new String[] {id, location};
     }
 
     /** Installs and starts a bundle from its location, as an operator would; returns its new id. */

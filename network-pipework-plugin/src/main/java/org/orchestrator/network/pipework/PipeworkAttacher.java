@@ -189,20 +189,33 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             if (allocated != null) {
                 addresses.add(allocated);
             }
+            boolean known = !addresses.isEmpty();
             dhcp.stop(id);
             if (link.isPresent() && ours) {
                 // deleting one end deletes the pair: the address and routes inside go with it
                 deleteLink(host);
             }
-            if (settings.isolation() && !addresses.isEmpty() && isolation.installed()) {
-                // An address another instance holds now (an allocation handed out twice after the store
-                // lost a write) keeps that instance's pairs; only this instance's own pair of it goes.
-                Set<Pair> keep = new HashSet<>();
+            // An address another instance holds now (an allocation handed out twice after the store lost
+            // a write) keeps that instance's pairs; only this instance's own pair of it goes.
+            Set<Inet6Address> shared = new HashSet<>();
+            Set<Pair> keep = new HashSet<>();
+            if (!addresses.isEmpty()) {
                 for (Attachment other : list()) {
-                    if (!other.instanceId().equals(id) && addresses.remove(other.address()) && other.peer() != null) {
-                        keep.add(new Pair(other.peer(), other.address()));
+                    if (!other.instanceId().equals(id) && addresses.contains(other.address())) {
+                        shared.add(other.address());
+                        if (other.peer() != null) {
+                            keep.add(new Pair(other.peer(), other.address()));
+                        }
                     }
                 }
+                addresses.removeAll(shared);
+            }
+            for (Inet6Address address : shared) {
+                // the host may still resolve the address to this instance's MAC, gone with its link (the
+                // entry stays REACHABLE for up to ~45 s): the other instance would be cut off until then
+                forgetNeighbour(address);
+            }
+            if (settings.isolation() && known && isolation.installed()) {
                 if (!addresses.isEmpty()) {
                     isolation.revoke(addresses, null);
                 }
@@ -594,6 +607,18 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                     iso.find() && iso.group(1).equals("on"), alias));
         }
         return links;
+    }
+
+    /** Drops the host's neighbour entry for {@code address} on the bridge, so that it is resolved again. */
+    private void forgetNeighbour(Inet6Address address) {
+        CommandResult flushed = runner.attempt("ip", "-6", "neigh", "flush", "to", Addresses.text(address), "dev", settings.bridge());
+        if (flushed.ok()) {
+            LOG.info("address {} is held by another attachment on network {} too; its neighbour entry on {} was dropped",
+                    Addresses.text(address), settings.network(), settings.bridge());
+        } else {
+            LOG.warn("cannot drop the neighbour entry of {} on {}: {}", Addresses.text(address), settings.bridge(),
+                    flushed.stderr().strip());
+        }
     }
 
     private void deleteLink(String name) {

@@ -405,6 +405,55 @@ class PipeworkAttacherRootTest {
         sh("docker", "rm", "-f", "orch-pw-bench");
     }
 
+    @Test
+    @Order(6)
+    void detachingAnOrphanWhoseAddressWasHandedOutAgainKeepsTheNewInstanceReachable() throws Exception {
+        NetnsHandle oldNs = plainInstance("orch-pw-old", "orphan instance");
+        NetnsHandle youngNs = plainInstance("orch-pw-young", "young instance");
+        String oldHost = attacher.settings().hostInterface("old");
+        String youngHost = attacher.settings().hostInterface("young");
+        try {
+            Attachment old = attacher.attach(new AttachRequest("old", CLIENT, oldNs, DEV1_ADDR));
+            assertThat(eventually(REACH, () -> fetch(DEV1, old.address(), 80).contains("orphan instance"))).as("dev1 -> old").isTrue();
+            // the store lost the write of old's allocation (H2's write delay): the pool hands the address out again
+            pool.release("orch-pw-net", "old");
+            Attachment young = attacher.attach(new AttachRequest("young", CLIENT, youngNs, DEV2_ADDR));
+            assertThat(young.address()).as("the address handed out twice").isEqualTo(old.address());
+            assertThat(pairs()).containsExactlyInAnyOrder(new Pair(DEV1_ADDR, old.address()), new Pair(DEV2_ADDR, young.address()));
+
+            // the reconciler removes the orphan
+            attacher.detach("old");
+            long t0 = System.nanoTime();
+            assertThat(pairs()).as("young's pair survives, old's is gone").containsExactly(new Pair(DEV2_ADDR, young.address()));
+            assertThat(sh("nft", "list", "set", "inet", "orch-pw-net", "allowed"))
+                    .contains(Addresses.text(DEV2_ADDR) + " . " + Addresses.text(young.address()))
+                    .doesNotContain(Addresses.text(DEV1_ADDR));
+            assertThat(attempt("ip", "link", "show", "dev", oldHost).ok()).as("old's veth").isFalse();
+            assertThat(attempt(inside2(oldNs, "ip", "link", "show", "dev", "eth1")).ok()).as("eth1 left in old").isFalse();
+            assertThat(sh("ip", "-o", "link", "show", "dev", youngHost)).contains("master opw-br0").contains("id=young");
+            assertThat(inside(youngNs, "ip", "-6", "addr", "show", "dev", "eth1")).contains(Addresses.text(young.address()) + "/64");
+            assertThat(attacher.list()).extracting(Attachment::instanceId).containsExactly("young");
+            assertThat(pool.allocations("orch-pw-net")).containsExactly(java.util.Map.entry("young", young.address()));
+            assertThat(eventually(REACH, () -> fetch(DEV2, young.address(), 80).contains("young instance")))
+                    .as("dev2 -> young; host neighbours on opw-br0: %s; young's MAC %s, old's %s",
+                            attempt("ip", "-6", "neigh", "show", "dev", "opw-br0").stdout().strip(), young.mac(), old.mac())
+                    .isTrue();
+            System.out.printf("young reachable %d ms after the orphan's detach%n", (System.nanoTime() - t0) / 1_000_000);
+            assertThat(fetch(DEV1, young.address(), 80)).as("dev1 -> young (old's pair is gone)").isEmpty();
+
+            attacher.detach("young");
+            assertThat(pairs()).isEmpty();
+            assertThat(pool.allocations("orch-pw-net")).isEmpty();
+        } finally {
+            attacher.detach("old");
+            attacher.detach("young");
+            stopServers();
+            attempt("ip", "netns", "del", "orch-pw-old");
+            attempt("ip", "netns", "del", "orch-pw-young");
+        }
+        assertThat(attempt("ip", "link", "show", "dev", youngHost).ok()).as("young's veth").isFalse();
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private void assertNothingLeft(String host) {

@@ -316,6 +316,63 @@ class PipeworkUnitTest {
     }
 
     @Test
+    void detachingAnOrphanKeepsThePairOfTheInstanceThatGotItsAddressAgain(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        InMemoryHost host = new InMemoryHost(settings.nftTable());
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, host, pool);
+        NetnsHandle self = NetnsHandle.ofPid(ProcessHandle.current().pid());
+        Inet6Address otherPeer = Identifiers.ipv6("fd00:70:ff::12");
+
+        Attachment old = attacher.attach(new AttachRequest("old", Duid.parse("00:01:02"), self, PEER));
+        // the store lost the write of old's allocation (H2's write delay): the pool hands the address out again
+        pool.release("net-a", "old");
+        Attachment young = attacher.attach(new AttachRequest("young", Duid.parse("00:01:03"), self, otherPeer));
+        assertThat(young.address()).as("the address handed out twice").isEqualTo(old.address());
+        String address = Addresses.text(old.address());
+        assertThat(host.elements()).containsExactlyInAnyOrder("fd00:70:ff::11 . " + address, "fd00:70:ff::12 . " + address);
+
+        attacher.detach("old");
+        assertThat(host.elements()).as("young's pair survives, old's is gone").containsExactly("fd00:70:ff::12 . " + address);
+        assertThat(host.links()).containsExactly(settings.hostInterface("young"));
+        assertThat(pool.allocations("net-a")).containsExactly(java.util.Map.entry("young", young.address()));
+        assertThat(attacher.list()).extracting(Attachment::instanceId).containsExactly("young");
+        assertThat(host.neighboursFlushed()).as("the host resolves the address again, to young's link")
+                .containsExactly(address + " dev opw-br0");
+
+        // with no one else holding the address, detach revokes its pair as before
+        attacher.detach("young");
+        assertThat(host.neighboursFlushed()).hasSize(1);
+        assertThat(host.elements()).isEmpty();
+        assertThat(host.links()).isEmpty();
+        assertThat(pool.allocations("net-a")).isEmpty();
+        assertThat(host.unexpected()).isEmpty();
+    }
+
+    @Test
+    void detachingAnOrphanOfTheSameDeviceKeepsTheSharedPair(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        InMemoryHost host = new InMemoryHost(settings.nftTable());
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, host, pool);
+        NetnsHandle self = NetnsHandle.ofPid(ProcessHandle.current().pid());
+
+        // the lost write took the instance row too: core provisioned the same device's client again
+        Attachment old = attacher.attach(new AttachRequest("old", Duid.parse("00:01:02"), self, PEER));
+        pool.release("net-a", "old");
+        Attachment young = attacher.attach(new AttachRequest("young", Duid.parse("00:01:02"), self, PEER));
+        assertThat(young.address()).isEqualTo(old.address());
+        String pair = "fd00:70:ff::11 . " + Addresses.text(old.address());
+        assertThat(host.elements()).containsExactly(pair);
+
+        attacher.detach("old");
+        assertThat(host.elements()).as("the pair young needs is old's too: it stays").containsExactly(pair);
+        assertThat(host.links()).containsExactly(settings.hostInterface("young"));
+        assertThat(host.neighboursFlushed()).containsExactly(Addresses.text(old.address()) + " dev opw-br0");
+        assertThat(host.unexpected()).isEmpty();
+    }
+
+    @Test
     void inMemoryPoolHandsOutEachAddressOnce() {
         InMemoryAddressPool pool = new InMemoryAddressPool();
         Set<Inet6Address> excluded = Set.of(PipeworkSettings.defaultGateway(PREFIX), PREFIX.network());
