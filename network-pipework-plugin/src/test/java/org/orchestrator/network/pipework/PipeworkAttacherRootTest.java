@@ -454,6 +454,31 @@ class PipeworkAttacherRootTest {
         assertThat(attempt("ip", "link", "show", "dev", youngHost).ok()).as("young's veth").isFalse();
     }
 
+    @Test
+    void anAddressHandedToTheNextInstanceAnswersTheFirstRequest() throws Exception {
+        NetnsHandle firstNs = plainInstance("orch-pw-first", "first instance");
+        NetnsHandle nextNs = plainInstance("orch-pw-next", "next instance");
+        try {
+            Attachment first = attacher.attach(new AttachRequest("first", CLIENT, firstNs, DEV1_ADDR));
+            assertThat(eventually(REACH, () -> fetch(DEV1, first.address(), 80).contains("first instance"))).as("dev1 -> first").isTrue();
+            // the host now resolves the address to first's MAC (REACHABLE for up to ~45 s)
+            attacher.detach("first");
+            Attachment next = attacher.attach(new AttachRequest("next", CLIENT, nextNs, DEV1_ADDR));
+            assertThat(next.address()).as("the freed address handed out again").isEqualTo(first.address());
+            assertThat(next.mac()).isNotEqualTo(first.mac());
+            // one request (connect timeout 2 s): with the old MAC still cached it would go nowhere
+            assertThat(fetch(DEV1, next.address(), 80)).as("dev1 -> next at once; host neighbours on opw-br0: %s",
+                    attempt("ip", "-6", "neigh", "show", "dev", "opw-br0").stdout().strip()).contains("next instance");
+        } finally {
+            attacher.detach("first");
+            attacher.detach("next");
+            stopServers();
+            attempt("ip", "netns", "del", "orch-pw-first");
+            attempt("ip", "netns", "del", "orch-pw-next");
+        }
+        assertNothingLeft(attacher.settings().hostInterface("next"));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private void assertNothingLeft(String host) {
