@@ -11,6 +11,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.StringJoiner;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -48,7 +50,18 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     private final NftIsolation isolation;
     private final DhcpClientSupervisor dhcp;
     private final InstanceRecordStore records;
-    private final Object lock = new Object();
+    /**
+     * Attaches and detaches of different instances run at once (a burst would otherwise queue every
+     * instance behind the others' ip/nft processes); {@link #start} and {@link #close} exclude them.
+     */
+    private final ReentrantReadWriteLock hostLock = new ReentrantReadWriteLock();
+    /** One attach or detach at a time per instance (striped by instance id). */
+    private final ReentrantLock[] instanceLocks = new ReentrantLock[64];
+    /**
+     * Serialises changes of the nftables set with the decisions that read the host first (which
+     * pairs a detach may revoke; reinstalling a deleted table from the host's links).
+     */
+    private final Object isolationLock = new Object();
 
     /**
      * @param settings the network's configuration
@@ -62,6 +75,25 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         this.isolation = new NftIsolation(this.runner, settings);
         this.dhcp = new DhcpClientSupervisor(settings.stateDirectory().resolve("dhcp"));
         this.records = new InstanceRecordStore(settings.stateDirectory().resolve("instances"));
+        for (int i = 0; i < instanceLocks.length; i++) {
+            instanceLocks[i] = new ReentrantLock();
+        }
+    }
+
+    /** Runs {@code work} holding the host lock shared and the instance's lock. */
+    private <T> T forInstance(String id, java.util.function.Supplier<T> work) {
+        ReentrantLock mine = instanceLocks[Math.floorMod(id.hashCode(), instanceLocks.length)];
+        hostLock.readLock().lock();
+        try {
+            mine.lock();
+            try {
+                return work.get();
+            } finally {
+                mine.unlock();
+            }
+        } finally {
+            hostLock.readLock().unlock();
+        }
     }
 
     /** A host-side link as {@code ip -o -d link} shows it. */
@@ -74,7 +106,8 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
      * attachments made before a restart.
      */
     public void start() {
-        synchronized (lock) {
+        hostLock.writeLock().lock();
+        try {
             ensureBridge();
             if (settings.enableForwarding()) {
                 runner.check("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
@@ -91,13 +124,16 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 }
             }
             LOG.info("network {} ready on bridge {} ({} attachment(s) found)", settings.network(), settings.bridge(), current.size());
+        } finally {
+            hostLock.writeLock().unlock();
         }
     }
 
     /** Stops supervising DHCP clients (they keep running) and removes the nftables table. */
     @Override
     public void close() {
-        synchronized (lock) {
+        hostLock.writeLock().lock();
+        try {
             dhcp.close();
             if (settings.isolation()) {
                 try {
@@ -106,6 +142,8 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                     LOG.warn("cannot remove nftables table {}: {}", settings.nftTable(), e.getMessage());
                 }
             }
+        } finally {
+            hostLock.writeLock().unlock();
         }
     }
 
@@ -124,7 +162,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             throw new NetworkException("peer " + Addresses.text(peer) + " is a multicast address", false);
         }
         Stopwatch clock = new Stopwatch(runner);
-        synchronized (lock) {
+        return forInstance(id, () -> {
             clock.lap("lock");
             String host = settings.hostInterface(id);
             boolean triedFresh = false;
@@ -158,19 +196,21 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 dhcp.stop(id);
                 deleteLink(host);
                 if (alias != null && alias.address() != null && settings.isolation()) {
-                    isolation.revoke(Set.of(alias.address()), null);
+                    synchronized (isolationLock) {
+                        isolation.revoke(Set.of(alias.address()), null);
+                    }
                 }
             }
             return create(id, netns, peer, request, clock, false)
                     .orElseThrow(() -> new NetworkException("host interface " + host + " of " + id + " reappeared while it was"
                             + " being created", true));
-        }
+        });
     }
 
     @Override
     public void detach(String instanceId) {
         String id = validInstanceId(instanceId);
-        synchronized (lock) {
+        forInstance(id, () -> {
             String host = settings.hostInterface(id);
             Set<Inet6Address> addresses = new HashSet<>();
             Optional<HostLink> link = hostLink(host);
@@ -195,42 +235,45 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 // deleting one end deletes the pair: the address and routes inside go with it
                 deleteLink(host);
             }
-            // An address another instance holds now (an allocation handed out twice after the store lost
-            // a write) keeps that instance's pairs; only this instance's own pair of it goes.
-            Set<Inet6Address> shared = new HashSet<>();
-            Set<Pair> keep = new HashSet<>();
-            if (!addresses.isEmpty()) {
-                for (Attachment other : list()) {
-                    if (!other.instanceId().equals(id) && addresses.contains(other.address())) {
-                        shared.add(other.address());
-                        if (other.peer() != null) {
-                            keep.add(new Pair(other.peer(), other.address()));
+            synchronized (isolationLock) {
+                // An address another instance holds now (an allocation handed out twice after the store lost
+                // a write) keeps that instance's pairs; only this instance's own pair of it goes.
+                Set<Inet6Address> shared = new HashSet<>();
+                Set<Pair> keep = new HashSet<>();
+                if (!addresses.isEmpty()) {
+                    for (Attachment other : list()) {
+                        if (!other.instanceId().equals(id) && addresses.contains(other.address())) {
+                            shared.add(other.address());
+                            if (other.peer() != null) {
+                                keep.add(new Pair(other.peer(), other.address()));
+                            }
                         }
                     }
+                    addresses.removeAll(shared);
                 }
-                addresses.removeAll(shared);
-            }
-            for (Inet6Address address : shared) {
-                // the host may still resolve the address to this instance's MAC, gone with its link (the
-                // entry stays REACHABLE for up to ~45 s): the other instance would be cut off until then
-                forgetNeighbour(address);
-            }
-            if (settings.isolation() && known && isolation.installed()) {
-                if (!addresses.isEmpty()) {
-                    isolation.revoke(addresses, null);
+                for (Inet6Address address : shared) {
+                    // the host may still resolve the address to this instance's MAC, gone with its link (the
+                    // entry stays REACHABLE for up to ~45 s): the other instance would be cut off until then
+                    forgetNeighbour(address);
                 }
-                Optional<LinkAlias> mine = link.flatMap(l -> LinkAlias.parse(l.alias())).filter(a -> a.sameInstance(settings.network(), id));
-                if (mine.isPresent() && mine.get().peer() != null && mine.get().address() != null) {
-                    Pair own = new Pair(mine.get().peer(), mine.get().address());
-                    if (!keep.contains(own) && !addresses.contains(own.instance())) {
-                        isolation.revoke(Set.of(), own);
+                if (settings.isolation() && known && isolation.installed()) {
+                    if (!addresses.isEmpty()) {
+                        isolation.revoke(addresses, null);
+                    }
+                    Optional<LinkAlias> mine = link.flatMap(l -> LinkAlias.parse(l.alias())).filter(a -> a.sameInstance(settings.network(), id));
+                    if (mine.isPresent() && mine.get().peer() != null && mine.get().address() != null) {
+                        Pair own = new Pair(mine.get().peer(), mine.get().address());
+                        if (!keep.contains(own) && !addresses.contains(own.instance())) {
+                            isolation.revoke(Set.of(), own);
+                        }
                     }
                 }
             }
             release(id);
             records.delete(id);
             LOG.info("instance {} detached from network {}", id, settings.network());
-        }
+            return null;
+        });
     }
 
     @Override
@@ -346,7 +389,11 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             if (settings.isolation() && peer != null) {
                 Pair pair = new Pair(peer, address);
                 allow(pair);
-                undo.push(() -> isolation.revoke(Set.of(), pair));
+                undo.push(() -> {
+                    synchronized (isolationLock) {
+                        isolation.revoke(Set.of(), pair);
+                    }
+                });
                 clock.lap("isolation");
             }
             records.write(new InstanceRecord(id, host, request.netns(), address, peer));
@@ -383,18 +430,20 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             routes(new IpBatch()).check(runner, netns.inside("ip", "-6", "-batch", "-"));
         }
         if (settings.isolation()) {
-            ensureTable();
-            Set<Inet6Address> stale = new HashSet<>();
-            if (alias.address() != null && !alias.address().equals(address)) {
-                stale.add(alias.address());
-            }
-            Pair old = alias.peer() != null && alias.address() != null && !alias.peer().equals(peer)
-                    ? new Pair(alias.peer(), alias.address()) : null;
-            if (!stale.isEmpty() || old != null) {
-                isolation.revoke(stale, old);
-            }
-            if (peer != null) {
-                isolation.allow(new Pair(peer, address));
+            synchronized (isolationLock) {
+                ensureTable();
+                Set<Inet6Address> stale = new HashSet<>();
+                if (alias.address() != null && !alias.address().equals(address)) {
+                    stale.add(alias.address());
+                }
+                Pair old = alias.peer() != null && alias.address() != null && !alias.peer().equals(peer)
+                        ? new Pair(alias.peer(), alias.address()) : null;
+                if (!stale.isEmpty() || old != null) {
+                    isolation.revoke(stale, old);
+                }
+                if (peer != null) {
+                    isolation.allow(new Pair(peer, address));
+                }
             }
         }
         LinkAlias updated = new LinkAlias(settings.network(), id, address, peer);
@@ -425,15 +474,17 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
      * back with the pairs found on the host (this attachment's alias names its pair already).
      */
     private void allow(Pair pair) {
-        try {
-            isolation.allow(pair);
-        } catch (NetworkException e) {
-            if (isolation.installed()) {
-                throw e;
+        synchronized (isolationLock) {
+            try {
+                isolation.allow(pair);
+            } catch (NetworkException e) {
+                if (isolation.installed()) {
+                    throw e;
+                }
+                LOG.warn("nftables table inet {} is missing; reinstalling it", settings.nftTable());
+                isolation.install(pairsOf(list()));
+                isolation.allow(pair);
             }
-            LOG.warn("nftables table inet {} is missing; reinstalling it", settings.nftTable());
-            isolation.install(pairsOf(list()));
-            isolation.allow(pair);
         }
     }
 

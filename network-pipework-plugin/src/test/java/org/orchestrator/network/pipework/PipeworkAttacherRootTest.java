@@ -479,6 +479,59 @@ class PipeworkAttacherRootTest {
         assertNothingLeft(attacher.settings().hostInterface("next"));
     }
 
+    @Test
+    void concurrentAttachesEachReachTheirDevice() throws Exception {
+        int n = 6;
+        List<NetnsHandle> namespaces = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            for (int i = 0; i < n; i++) {
+                namespaces.add(plainInstance("orch-pw-c" + i, "instance c" + i));
+            }
+            List<java.util.concurrent.Future<Attachment>> made = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String id = "c" + i;
+                NetnsHandle ns = namespaces.get(i);
+                // half for each device: each device reaches its own instances only
+                Inet6Address peer = i % 2 == 0 ? DEV1_ADDR : DEV2_ADDR;
+                made.add(threads.submit(() -> attacher.attach(new AttachRequest(id, CLIENT, ns, peer))));
+            }
+            List<Attachment> attachments = new java.util.ArrayList<>();
+            for (java.util.concurrent.Future<Attachment> f : made) {
+                attachments.add(f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            assertThat(attachments.stream().map(Attachment::address).distinct()).hasSize(n);
+            assertThat(pairs()).hasSize(n);
+            assertThat(attacher.list()).hasSize(n);
+            for (int i = 0; i < n; i++) {
+                Attachment a = attachments.get(i);
+                String mine = i % 2 == 0 ? DEV1 : DEV2;
+                String other = i % 2 == 0 ? DEV2 : DEV1;
+                String page = "instance c" + i;
+                assertThat(eventually(REACH, () -> fetch(mine, a.address(), 80).contains(page))).as("%s -> c%d", mine, i).isTrue();
+                assertThat(fetch(other, a.address(), 80)).as("%s -> c%d", other, i).isEmpty();
+            }
+            List<java.util.concurrent.Future<?>> gone = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String id = "c" + i;
+                gone.add(threads.submit(() -> attacher.detach(id)));
+            }
+            for (java.util.concurrent.Future<?> f : gone) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertNothingLeft(attacher.settings().hostInterface("c0"));
+        } finally {
+            threads.shutdownNow();
+            for (int i = 0; i < n; i++) {
+                attacher.detach("c" + i);
+            }
+            stopServers();
+            for (int i = 0; i < n; i++) {
+                attempt("ip", "netns", "del", "orch-pw-c" + i);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private void assertNothingLeft(String host) {

@@ -316,6 +316,61 @@ class PipeworkUnitTest {
     }
 
     @Test
+    void attachesOfDifferentInstancesRunAtOnceAndEachGetsItsOwnAddressAndPair(@TempDir Path state) throws Exception {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        InMemoryHost host = new InMemoryHost(settings.nftTable());
+        int n = 6;
+        // every attach waits inside its host-side ip batch until all of them are there: one attach
+        // at a time (a lock around the whole attach) would never get there
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(n);
+        CommandRunner meeting = (command, stdin) -> {
+            if (command.equals(List.of("ip", "-batch", "-")) && stdin != null && stdin.startsWith("link add")) {
+                try {
+                    together.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new NetworkException("the attaches did not meet: " + e, false, e);
+                }
+            }
+            return host.run(command, stdin);
+        };
+        InMemoryAddressPool pool = new InMemoryAddressPool();
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, meeting, pool);
+        NetnsHandle self = NetnsHandle.ofPid(ProcessHandle.current().pid());
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            List<java.util.concurrent.Future<Attachment>> made = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Inet6Address peer = Identifiers.ipv6("fd00:70:ff::" + (0x20 + i));
+                String id = "i-" + i;
+                made.add(threads.submit(() -> attacher.attach(new AttachRequest(id, Duid.parse("00:01:02"), self, peer))));
+            }
+            Set<Inet6Address> addresses = new java.util.HashSet<>();
+            for (java.util.concurrent.Future<Attachment> f : made) {
+                addresses.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS).address());
+            }
+            assertThat(addresses).as("one address each").hasSize(n);
+            assertThat(host.elements()).hasSize(n);
+            assertThat(host.links()).hasSize(n);
+            assertThat(attacher.list()).hasSize(n);
+
+            List<java.util.concurrent.Future<?>> gone = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String id = "i-" + i;
+                gone.add(threads.submit(() -> attacher.detach(id)));
+            }
+            for (java.util.concurrent.Future<?> f : gone) {
+                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertThat(host.elements()).isEmpty();
+            assertThat(host.links()).isEmpty();
+            assertThat(pool.allocations("net-a")).isEmpty();
+            assertThat(host.unexpected()).isEmpty();
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
     void detachingAnOrphanKeepsThePairOfTheInstanceThatGotItsAddressAgain(@TempDir Path state) {
         PipeworkSettings settings = settings(Addressing.STATIC, state);
         InMemoryHost host = new InMemoryHost(settings.nftTable());
