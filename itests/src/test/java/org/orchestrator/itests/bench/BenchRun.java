@@ -338,6 +338,8 @@ public final class BenchRun implements AutoCloseable {
     static final Pace ONE_AT_A_TIME = new Pace(FINE_MILLIS, Long.getLong("bench.lookupMillis", FINE_MILLIS),
         Long.getLong("bench.curlMillis", FINE_MILLIS));
     static final Pace BURST = new Pace(20, 40, 40);
+    /** How often a device in the burst asks for its instance directly when the shared poll lacks it. */
+    static final long BURST_DIRECT_MILLIS = 5000;
 
     private void runOrchestratorSequential() throws Exception {
         List<Probe> seq = devices("orch-bn-d", "obn-d", DEV_BRIDGE, settings.sequential());
@@ -531,10 +533,14 @@ public final class BenchRun implements AutoCloseable {
         return p.duid.equals(text(i, "client")) ? Optional.ofNullable(text(i, "address")) : Optional.empty();
     }
 
-    /** The instance address from the shared poll, or (at most once a second per device) asked directly. */
+    /**
+     * The instance address from the shared poll, or (at most every {@value #BURST_DIRECT_MILLIS} ms per
+     * device, a fallback) asked directly: a hundred devices asking every second cost the Karaf JVM
+     * about half of its CPU in the burst (JFR: Jetty and Jersey threads), CPU the floor never spends.
+     */
     private Optional<String> sharedAddress(Probe p) {
         String a = instanceAddresses.get(p.duid);
-        if (a == null && System.currentTimeMillis() - p.lastDirectLookup > 1000) {
+        if (a == null && System.currentTimeMillis() - p.lastDirectLookup > BURST_DIRECT_MILLIS) {
             p.lastDirectLookup = System.currentTimeMillis();
             a = directAddress(p).orElse(null);
         }

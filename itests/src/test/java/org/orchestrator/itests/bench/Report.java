@@ -152,7 +152,7 @@ public final class Report {
             + "`GET /instances/{id}`) every "
             + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms, then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
             + " ms; in the burst one shared `GET /instances` every " + BenchRun.SHARED_POLL_MILLIS + " ms, which each device's "
-            + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most once a second), curl every "
+            + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most every " + BenchRun.BURST_DIRECT_MILLIS / 1000 + " s), curl every "
             + BenchRun.BURST.curlMillis() + " ms. The time of the first HTTP answer is taken inside the device's namespace right "
             + "after the successful curl exited, by a bash prober started there before the address is known (so neither "
             + "`ip netns exec` nor the JVM's process handling is in it). From handing the address to the prober to that moment: "
