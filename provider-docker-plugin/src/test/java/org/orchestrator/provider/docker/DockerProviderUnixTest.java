@@ -286,6 +286,25 @@ class DockerProviderUnixTest {
     }
 
     @Test
+    void anImageRemovedAfterItWasSeenIsLookedForAgainNotReportedAsNeverThere() {
+        String tag = TestSupport.EXPORT_REPO + "seen:1";
+        docker.tagImageCmd(TestSupport.IMAGE, TestSupport.EXPORT_REPO + "seen", "1").exec();
+        String first = TestSupport.newId("seen");
+        provider.provision(new InstanceSpec(first, TestSupport.duid(7), tag, List.of(), Map.of(), Map.of(),
+            ResourceLimits.NONE, false, "seen"));
+        provider.destroy(first);
+        docker.removeImageCmd(tag).withForce(true).exec();
+
+        // the provider saw the image seconds ago and does not ask before creating: the create's "no
+        // such image" must send it to the daemon's images (and a pull) again, as for an image never seen
+        String second = TestSupport.newId("seen");
+        assertThatThrownBy(() -> provider.provision(new InstanceSpec(second, TestSupport.duid(8), tag, List.of(), Map.of(),
+            Map.of(), ResourceLimits.NONE, false, "seen"))).isInstanceOf(ProviderException.class)
+            .hasMessageContaining(tag).hasMessageContaining("could not be pulled");
+        assertThat(provider.inspect(second)).isEmpty();
+    }
+
+    @Test
     void missingImageFailsPermanentlyWithAClearMessage() {
         String id = TestSupport.newId("noimg");
         InstanceSpec spec = new InstanceSpec(id, TestSupport.duid(6), "orch-dk-missing/nothing:1", List.of(), Map.of(),
