@@ -55,7 +55,7 @@ import com.zaxxer.hikari.HikariDataSource;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 2, time = 3)
+@Warmup(iterations = 5, time = 3)
 @Measurement(iterations = 3, time = 5)
 @Fork(value = 1, jvmArgs = {"-Xmx1g"})
 public class EventIntakeBenchmark {
