@@ -1,5 +1,7 @@
 package org.orchestrator.bench;
 
+import java.net.Inet6Address;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,8 +112,20 @@ final class InMemoryPlugins {
         @Override
         public Attachment attach(AttachRequest request) {
             return attachments.computeIfAbsent(request.instanceId(), id -> new Attachment(id, name, "veth" + (id.hashCode() & 0xffff),
-                "eth1", null, Identifiers.ipv6("fd00:99::" + Integer.toHexString(next.getAndIncrement())), 64,
-                Identifiers.ipv6("fd00:99::1"), request.peer()));
+                "eth1", null, address(next.getAndIncrement()), 64, Identifiers.ipv6("fd00:99::1"), request.peer()));
+        }
+
+        /**
+         * @return fd00:99::/64 with {@code n} in the low 32 bits; "fd00:99::" + hex(n) stopped being
+         *         an address at n = 65 536, and every later attach failed
+         */
+        private static Inet6Address address(int n) {
+            byte[] a = {(byte) 0xfd, 0, 0, (byte) 0x99, 0, 0, 0, 0, 0, 0, 0, 0, (byte) (n >>> 24), (byte) (n >>> 16), (byte) (n >>> 8), (byte) n};
+            try {
+                return Inet6Address.getByAddress(null, a, -1);
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         @Override

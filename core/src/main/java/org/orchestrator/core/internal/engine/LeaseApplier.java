@@ -48,7 +48,8 @@ final class LeaseApplier {
                 checkAddressFree(lease);
             }
             if (existing.isEmpty()) {
-                tx.saveClient(ClientRecord.create(lease.duid(), now).lease(lease).leaseStatus(LeaseStatus.ACTIVE)
+                // Lease events are serialised and nothing else creates clients: the row is not there.
+                tx.insertClient(ClientRecord.create(lease.duid(), now).lease(lease).leaseStatus(LeaseStatus.ACTIVE)
                     .leaseChangedAt(now).leaseAt(now).updatedAt(now).build());
                 tx.appendEvent(kind, lease.duid(), null, "new client, lease " + what);
                 return true;

@@ -69,6 +69,10 @@ public final class JdbcStore implements Store {
         "id, duid, provider, provider_ref, network, image, state, address, created_at, expires_at, destroyed_at";
     private static final String POOL_COLUMNS = "id, pool_key, provider, network, image, provider_ref, state, created_at";
     private static final String EVENT_COLUMNS = "seq, logged_at, kind, duid, instance_id, message";
+    private static final int[] CLIENT_TYPES = {Types.BIGINT, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR,
+        Types.VARCHAR, Types.VARCHAR, Types.BIGINT, Types.BIGINT, Types.BOOLEAN, Types.BOOLEAN, Types.BOOLEAN, Types.VARCHAR,
+        Types.VARCHAR, Types.VARCHAR, Types.INTEGER, Types.BIGINT, Types.BIGINT, Types.BIGINT, Types.BIGINT, Types.BIGINT,
+        Types.VARCHAR};
 
     private final Supplier<DataSource> dataSource;
     private final String description;
@@ -76,6 +80,7 @@ public final class JdbcStore implements Store {
     private final Object migrationLock = new Object();
     private DataSource migrated; // guarded by migrationLock
     private volatile boolean closed;
+    private final ConnectionCache connections = new ConnectionCache();
     /** Why the database is unusable, while it is; {@code null} when it works. */
     private final AtomicReference<String> outage = new AtomicReference<>();
 
@@ -97,15 +102,21 @@ public final class JdbcStore implements Store {
         DataSource ds = migratedDataSource();
         T result;
         try (Connection c = ds.getConnection()) {
-            if (c.isReadOnly()) {
-                // H2 opens a database whose files it cannot write read-only, without an error
-                throw new SQLException("the database is open read-only: its files are not writable", READ_ONLY_STATE);
+            ConnectionCache.Entry cached = connections.of(c.unwrap(Connection.class));
+            if (!cached.writable()) {
+                if (c.isReadOnly()) {
+                    // H2 opens a database whose files it cannot write read-only, without an error
+                    throw new SQLException("the database is open read-only: its files are not writable", READ_ONLY_STATE);
+                }
+                cached.markWritable();
             }
             c.setAutoCommit(false);
             try {
-                result = work.run(new Tx(c));
+                result = work.run(new Tx(c, cached));
                 c.commit();
-            } catch (RuntimeException | Error e) {
+            } catch (RuntimeException | Error | SQLException e) {
+                // Explicitly, also when the commit failed: the statements ran on the physical
+                // connection, so the pool does not know that the transaction is open.
                 rollback(c);
                 throw e;
             }
@@ -216,6 +227,7 @@ public final class JdbcStore implements Store {
     @Override
     public void close() {
         closed = true;
+        connections.clear();
     }
 
     private static void rollback(Connection c) {
@@ -381,13 +393,16 @@ public final class JdbcStore implements Store {
     private final class Tx implements StoreTx {
 
         private final Connection c;
+        private final ConnectionCache.Entry statements;
 
-        Tx(Connection c) {
+        Tx(Connection c, ConnectionCache.Entry statements) {
             this.c = c;
+            this.statements = statements;
         }
 
         private <T> List<T> query(String sql, RowMapper<T> mapper, Object... args) {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+            try {
+                PreparedStatement ps = statements.prepare(sql);
                 for (int i = 0; i < args.length; i++) {
                     set(ps, i + 1, args[i]);
                 }
@@ -404,7 +419,8 @@ public final class JdbcStore implements Store {
         }
 
         private int update(String sql, Object[] args, int[] types) {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+            try {
+                PreparedStatement ps = statements.prepare(sql);
                 for (int i = 0; i < args.length; i++) {
                     setNullable(ps, i + 1, args[i], types[i]);
                 }
@@ -447,24 +463,29 @@ public final class JdbcStore implements Store {
 
         @Override
         public void saveClient(ClientRecord r) {
-            Object[] values = {r.iaid(), r.address(), r.mac(), r.hostname(), r.source(), r.network(), r.leaseStatus().name(),
-                millis(r.leaseExpiresAt()), millis(r.leaseChangedAt()), r.adminHold(), r.adminRelease(), r.ttlSpent(),
-                r.state().name(), bounded(r.reason()), r.instanceId(), r.attempts(), millis(r.nextAttemptAt()),
-                millis(r.stateSince()), millis(r.leaseAt()), millis(r.readyAt()), millis(r.updatedAt()), r.duid().value()};
-            int[] types = {Types.BIGINT, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.VARCHAR,
-                Types.BIGINT, Types.BIGINT, Types.BOOLEAN, Types.BOOLEAN, Types.BOOLEAN,
-                Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.INTEGER, Types.BIGINT,
-                Types.BIGINT, Types.BIGINT, Types.BIGINT, Types.BIGINT, Types.VARCHAR};
             int n = update("UPDATE client SET iaid = ?, address = ?, mac = ?, hostname = ?, source = ?, network = ?,"
                 + " lease_status = ?, lease_expires_at = ?, lease_changed_at = ?, admin_hold = ?, admin_release = ?,"
                 + " ttl_spent = ?, state = ?, reason = ?, instance_id = ?, attempts = ?, next_attempt_at = ?,"
-                + " state_since = ?, lease_at = ?, ready_at = ?, updated_at = ? WHERE duid = ?", values, types);
+                + " state_since = ?, lease_at = ?, ready_at = ?, updated_at = ? WHERE duid = ?", clientValues(r), CLIENT_TYPES);
             if (n == 0) {
-                update("INSERT INTO client (iaid, address, mac, hostname, source, network, lease_status, lease_expires_at,"
-                    + " lease_changed_at, admin_hold, admin_release, ttl_spent, state, reason, instance_id, attempts,"
-                    + " next_attempt_at, state_since, lease_at, ready_at, updated_at, duid)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values, types);
+                insertClient(r);
             }
+        }
+
+        @Override
+        public void insertClient(ClientRecord r) {
+            update("INSERT INTO client (iaid, address, mac, hostname, source, network, lease_status, lease_expires_at,"
+                + " lease_changed_at, admin_hold, admin_release, ttl_spent, state, reason, instance_id, attempts,"
+                + " next_attempt_at, state_since, lease_at, ready_at, updated_at, duid)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clientValues(r), CLIENT_TYPES);
+        }
+
+        /** @return the client's columns in the order of {@link #CLIENT_TYPES}, the DUID last */
+        private Object[] clientValues(ClientRecord r) {
+            return new Object[] {r.iaid(), r.address(), r.mac(), r.hostname(), r.source(), r.network(), r.leaseStatus().name(),
+                millis(r.leaseExpiresAt()), millis(r.leaseChangedAt()), r.adminHold(), r.adminRelease(), r.ttlSpent(),
+                r.state().name(), bounded(r.reason()), r.instanceId(), r.attempts(), millis(r.nextAttemptAt()),
+                millis(r.stateSince()), millis(r.leaseAt()), millis(r.readyAt()), millis(r.updatedAt()), r.duid().value()};
         }
 
         @Override
@@ -623,14 +644,13 @@ public final class JdbcStore implements Store {
             try {
                 // A savepoint keeps the transaction usable after a unique violation (PostgreSQL aborts it otherwise).
                 sp = c.setSavepoint();
-                try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO address_allocation (network, owner, address, allocated_at) VALUES (?, ?, ?, ?)")) {
-                    ps.setString(1, network);
-                    ps.setString(2, owner);
-                    ps.setString(3, text(address));
-                    ps.setLong(4, clock.millis());
-                    ps.executeUpdate();
-                }
+                PreparedStatement ps = statements.prepare(
+                    "INSERT INTO address_allocation (network, owner, address, allocated_at) VALUES (?, ?, ?, ?)");
+                ps.setString(1, network);
+                ps.setString(2, owner);
+                ps.setString(3, text(address));
+                ps.setLong(4, clock.millis());
+                ps.executeUpdate();
                 c.releaseSavepoint(sp);
                 return true;
             } catch (SQLException e) {

@@ -31,6 +31,14 @@ public interface StoreTx {
     /** Inserts or replaces the client row. */
     void saveClient(ClientRecord client);
 
+    /**
+     * Inserts the row of a client that is not stored: one statement instead of the two of
+     * {@link #saveClient} for a new client.
+     *
+     * @throws StoreException when the client is stored already (unique key)
+     */
+    void insertClient(ClientRecord client);
+
     Optional<InstanceRecord> instance(String id);
 
     /** @return instances not destroyed yet */

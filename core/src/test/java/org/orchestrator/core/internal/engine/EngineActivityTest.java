@@ -126,6 +126,8 @@ class EngineActivityTest {
         h.registry.add(ComponentKind.PROVIDER, pooling, Harness.ORIGIN);
         h.registry.add(ComponentKind.NETWORK, h.network, Harness.ORIGIN);
         Harness.awaitTrue(() -> !h.engine.pool().isEmpty() && h.engine.pool().get(0).ready() == 1, "one ready spare");
+        // the refill is reported after its spare is stored as ready: the pool can say so first
+        Harness.awaitTrue(() -> !listener.seen("poolRefilled").isEmpty(), "poolRefilled");
         assertThat(listener.seen("poolRefilled")).hasSize(1);
 
         h.send(LeaseEventType.ADDED, Harness.lease(1));
