@@ -83,6 +83,12 @@ public final class BenchResult {
     }
 
     /** Time from the burst's start until the last device's first successful HTTP request. */
+    /** @return when the first device of a burst held its lease, after the burst's start; NaN when none did */
+    static double firstLeaseMillis(List<BenchRun.Probe> probes, long start) {
+        return probes.stream().mapToLong(p -> p.leaseAt).filter(t -> t > 0).min().stream()
+            .mapToDouble(t -> t - start).findFirst().orElse(Double.NaN);
+    }
+
     static double allReadyMillis(List<BenchRun.Probe> probes, long start) {
         long last = 0;
         for (BenchRun.Probe p : probes) {

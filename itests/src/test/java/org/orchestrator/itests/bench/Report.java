@@ -66,6 +66,12 @@ public final class Report {
         md.append(String.format(Locale.ROOT, "| warm pool: hits / misses (event log; core's counters) | %d / %d (%d / %d) | | | | |%n",
             BenchResult.poolHits(r.pooled), r.pooled.size() - BenchResult.poolHits(r.pooled), r.poolMetricHits, r.poolMetricMisses));
         row(md, "burst of " + r.burst.size() + ": all ready (ms)", burstAll, r.floorParallelMillis, protoBurstAll);
+        double burstFirstLease = BenchResult.firstLeaseMillis(r.burst, r.burstStart);
+        double protoFirstLease = BenchResult.firstLeaseMillis(r.prototypeBurst, r.prototypeBurstStart);
+        row(md, "burst: first lease bound, after the requests (ms; DHCP, which the floor does not do)", burstFirstLease,
+            Double.NaN, protoFirstLease);
+        row(md, "burst: from the first lease bound to all ready (ms)", burstAll - burstFirstLease, r.floorParallelMillis,
+            protoBurstAll - protoFirstLease);
         md.append(String.format(Locale.ROOT, "| all phases: lost / duplicated / failures | %d / %d / %d | %d failed | %d lost | | |%n",
             lost(r), r.duplicated, r.failures, r.floorParallelFailures,
             BenchResult.lost(r.prototypeBurst) + BenchResult.lost(r.prototypeSequential)));
