@@ -271,7 +271,7 @@ final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** Creates spares until every pool has {@link Policy#poolSize()} (ready or starting). Returns at once. */
+    /** Creates spares until every pool has {@link #size} (ready or starting). Returns at once. */
     void refill() {
         if (closed) {
             return;
