@@ -154,9 +154,10 @@ public final class Report {
         md.append(".\n");
 
         String harness = "One device at a time (pool off and on), the harness reads the lease file every "
-            + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms, then the device's own client and instance (`GET /clients/{duid}`, "
-            + "`GET /instances/{id}`) every "
-            + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms, then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
+            + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms, then asks once for the device's client, waiting in the REST API until it "
+            + "is READY (`GET /clients/{duid}?state=READY&state=FAILED&wait=" + BenchRun.CLIENT_WAIT_SECONDS + "`, looked at in "
+            + "process every 5 ms; repeated every " + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms only while the client does "
+            + "not exist yet), then its instance (`GET /instances/{id}`), then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
             + " ms; in the burst one shared `GET /instances` every " + BenchRun.SHARED_POLL_MILLIS + " ms, which each device's "
             + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most every " + BenchRun.BURST_DIRECT_MILLIS / 1000 + " s), curl every "
             + BenchRun.BURST.curlMillis() + " ms. The time of the first HTTP answer is taken inside the device's namespace right "
@@ -172,7 +173,7 @@ public final class Report {
             + "A look-up (one authenticated GET) took " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.sequential)).p50())
             + " ms one at a time and " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.pooled)).p50())
             + " ms with the pool (p50 over devices of the mean per device), " + fmt(Stats.of(lookups(r.sequential)).p50()) + " and "
-            + fmt(Stats.of(lookups(r.pooled)).p50()) + " look-ups per device. Measured alone after the phases (100 in a row), a "
+            + fmt(Stats.of(lookups(r.pooled)).p50()) + " look-ups per device besides the waiting one. Measured alone after the phases (100 in a row), a "
             + "look-up took " + String.format(Locale.ROOT, "%.1f", r.lookupWallMillis) + " ms and cost the Karaf JVM "
             + String.format(Locale.ROOT, "%.1f", r.lookupCpuMillis) + " ms of CPU: about "
             + fmt(Stats.of(lookups(r.pooled)).p50() * r.lookupCpuMillis) + " ms of CPU per pool device that the harness adds to "

@@ -72,7 +72,7 @@ public final class ApiApplication {
         config.register(new FailureMapper());
         config.register(new HeadersFilter());
 
-        for (Object resource : List.of(new ClientsResource(orchestrator), new InstancesResource(orchestrator, operations, clock),
+        for (Object resource : List.of(new ClientsResource(orchestrator, settings.operationWait()), new InstancesResource(orchestrator, operations, clock),
             new LeasesResource(orchestrator), new ProvidersResource(orchestrator), new PoolResource(orchestrator), new EventsResource(orchestrator),
             new HealthResource(orchestrator), new MetricsResource(metrics), new ReconcileResource(operations),
             new LeaseEventsResource(sink, clock), new MeResource(orchestrator, clock), new OpenApiResource())) {
