@@ -47,4 +47,21 @@ fi
 
 # The default client image, built offline from busybox-static.
 "$here/build-client-image.sh"
+
+# A daemon that answers but cannot start a container (seen once: every container's shim gone at the
+# same moment, then every start hanging) would fail every test that needs one: restart it.
+container_starts() {
+  docker rm -f orch-ci-probe >/dev/null 2>&1 || true
+  timeout -s KILL 30 docker run --rm --name orch-ci-probe --network none --entrypoint /bin/busybox \
+    orchestrator/client:latest true >/dev/null 2>&1
+}
+if ! container_starts; then
+  log "dockerd answers but cannot start a container; restarting dockerd and containerd"
+  pkill -9 -x dockerd || true
+  pkill -9 -x containerd || true
+  sleep 2
+  nohup dockerd --bridge=none --iptables=false --ip6tables=false >>/var/log/orchestrator-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
+  container_starts || { log "dockerd still cannot start a container; see /var/log/orchestrator-dockerd.log"; exit 1; }
+fi
 log "ready"
