@@ -28,4 +28,17 @@ public interface NetworkAttacher {
 
     /** @return the attachments that exist on the host for this network */
     List<Attachment> list();
+
+    /**
+     * Whether this network keeps an attachment unreachable from every device but its
+     * {@linkplain AttachRequest#peer() peer}, and from every device at all while it has none (added
+     * in 1.1). Core attaches warm-pool spares ahead of their claim only to a network that answers
+     * {@code true}, so that a claim just sets the peer. The default is {@code false}: a network that
+     * does not say so is assumed to let devices reach what is attached to it.
+     *
+     * @return {@code true} when attachments without a peer are reachable by no device
+     */
+    default boolean isolates() {
+        return false;
+    }
 }
