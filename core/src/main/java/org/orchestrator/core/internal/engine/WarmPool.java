@@ -29,7 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import org.orchestrator.api.manage.PoolView;
+import org.orchestrator.api.network.AttachRequest;
+import org.orchestrator.api.network.Attachment;
 import org.orchestrator.api.network.NetworkAttacher;
+import org.orchestrator.api.provider.NetnsHandle;
 import org.orchestrator.api.provider.Instance;
 import org.orchestrator.api.provider.InstanceSpec;
 import org.orchestrator.api.provider.InstanceState;
@@ -44,7 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The warm pool: per policy target (provider, network, image, limits) it keeps
  * {@link Policy#poolSize()} spare instances started, with the placeholder client
- * {@link PoolingProvider#UNASSIGNED} and attached to no network, so no device reaches them.
+ * {@link PoolingProvider#UNASSIGNED}, so that no device reaches them: attached to no network, or,
+ * where the network keeps an attachment without a peer unreachable ({@link NetworkAttacher#isolates()}),
+ * attached ahead without a peer, so that a claim only binds the device as the peer.
  *
  * <p>Every spare has a {@code pool_member} row, written before the provider is asked to create it;
  * the row is the arbiter of ownership: a claim (by the engine, in the same transaction that
@@ -321,23 +326,7 @@ final class WarmPool implements AutoCloseable {
                 throw new IllegalStateException("provider " + m.provider() + " went away");
             }
             Instance made = provider.provision(spec(m));
-            boolean kept = store.transaction(tx -> {
-                if (tx.poolMemberForUpdate(m.id()).isEmpty()) {
-                    return false;
-                }
-                tx.savePoolMember(m.withProviderState(made.providerRef(), made.state()));
-                return true;
-            });
-            Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            long ms = took.toMillis();
-            if (!kept) {
-                provider.destroy(m.id()); // retired while it was being made
-                return;
-            }
-            metrics.poolRefilled(took);
-            lastRefillMillis.set(ms);
-            retryMillis = RETRY_FIRST_MILLIS;
-            LOG.debug("spare {} of pool {} started at {} in {} ms", m.id(), m.poolKey(), m.provider(), ms);
+            finish(m, made, provider, t0);
         } catch (RuntimeException | LinkageError e) {
             metrics.poolRefillFailed();
             LOG.warn("spare {} of pool {} at {} could not be created: {}", m.id(), m.poolKey(), m.provider(), e.toString());
@@ -345,6 +334,71 @@ final class WarmPool implements AutoCloseable {
             retryLater();
         } finally {
             inFlight.remove(m.id());
+        }
+    }
+
+    /**
+     * Makes a started spare claimable: attaches it ahead of its claim where the network keeps it
+     * unreachable ({@link #attachAhead}), then marks its row ready (with the attachment, in one
+     * transaction). A spare retired meanwhile is detached and destroyed instead.
+     */
+    private void finish(PoolMemberRecord m, Instance made, VirtualizationProvider provider, long t0) {
+        Attachment attached = attachAhead(m, provider);
+        boolean kept = store.transaction(tx -> {
+            if (tx.poolMemberForUpdate(m.id()).isEmpty()) {
+                return false;
+            }
+            tx.savePoolMember(m.withProviderState(made.providerRef(), made.state()));
+            if (attached != null) {
+                tx.saveAttachment(attached);
+            }
+            return true;
+        });
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        long ms = took.toMillis();
+        if (!kept) {
+            // retired while it was being made
+            detachAhead(m, attached != null);
+            provider.destroy(m.id());
+            return;
+        }
+        metrics.poolRefilled(took);
+        lastRefillMillis.set(ms);
+        retryMillis = RETRY_FIRST_MILLIS;
+        LOG.debug("spare {} of pool {} started at {}{} in {} ms", m.id(), m.poolKey(), m.provider(),
+            attached == null ? "" : " and attached to " + m.network() + " as " + Addresses.text(attached.address()), ms);
+    }
+
+    /**
+     * Attaches a spare to its pool's network before any device claims it, without a peer, when the
+     * network keeps such an attachment unreachable ({@link NetworkAttacher#isolates()}): a claim then
+     * only binds the device as the peer instead of wiring the instance from scratch.
+     *
+     * @return the attachment, or null when the spare is left unattached until its claim
+     */
+    private Attachment attachAhead(PoolMemberRecord m, VirtualizationProvider provider) {
+        NetworkAttacher attacher = m.network() == null ? null : registry.network(m.network());
+        if (attacher == null || !attacher.isolates()) {
+            return null;
+        }
+        NetnsHandle netns = provider.networkNamespace(m.id());
+        return attacher.attach(new AttachRequest(m.id(), PoolingProvider.UNASSIGNED, netns, null));
+    }
+
+    /**
+     * Detaches a spare that may have been attached ahead: when it was, or when its network isolates
+     * (a spare made before a restart may be attached without a stored row). A network that is not
+     * here now leaves the link to the full pass, which detaches attachments of no live instance.
+     */
+    private void detachAhead(PoolMemberRecord m, boolean attached) {
+        NetworkAttacher attacher = m.network() == null ? null : registry.network(m.network());
+        if (attacher == null || !(attached || attacher.isolates())) {
+            return;
+        }
+        try {
+            attacher.detach(m.id());
+        } catch (RuntimeException e) {
+            LOG.warn("spare {} not detached from {}: {}", m.id(), m.network(), e.getMessage());
         }
     }
 
@@ -396,16 +450,20 @@ final class WarmPool implements AutoCloseable {
         if (!mine) {
             return false;
         }
+        boolean attached = !store.transaction(tx -> tx.attachments(m.id())).isEmpty();
+        // Detached first: the instance's namespace goes with it, and a link into a gone namespace would
+        // wait for the full pass. The row is gone, so the next full pass removes whatever is left.
+        detachAhead(m, attached);
         VirtualizationProvider provider = registry.provider(m.provider());
         try {
             if (provider != null) {
                 provider.destroy(m.id());
             }
         } catch (RuntimeException e) {
-            // The row is gone, so the next full pass removes it as an orphan.
             LOG.warn("spare {} at {} not destroyed: {}", m.id(), m.provider(), e.getMessage());
         }
         store.transaction(tx -> {
+            tx.deleteAttachments(m.id());
             tx.appendEvent("POOL_RETIRED", null, m.id(), "spare " + m.id() + " of pool " + m.poolKey() + " at "
                 + m.provider() + " removed: " + why);
             return null;
@@ -442,13 +500,12 @@ final class WarmPool implements AutoCloseable {
             Instance actual = byId.get(m.id());
             if (actual != null && actual.state() == InstanceState.RUNNING) {
                 if (!m.ready()) {
-                    store.transaction(tx -> {
-                        if (tx.poolMemberForUpdate(m.id()).isPresent()) {
-                            tx.savePoolMember(m.withProviderState(actual.providerRef(), actual.state()));
-                        }
-                        return null;
-                    });
+                    adopt(m, actual);
                     actions.add("adopted spare " + m.id());
+                } else if (attachedToOpenNetwork(m)) {
+                    if (retire(m, "network " + m.network() + " no longer keeps it unreachable")) {
+                        actions.add("replaced spare " + m.id() + " (its network no longer isolates)");
+                    }
                 }
                 continue;
             }
@@ -459,6 +516,38 @@ final class WarmPool implements AutoCloseable {
         actions.addAll(shrink());
         refill();
         return actions;
+    }
+
+    /**
+     * Finishes a spare left half-made by a restart (its row not ready, its instance running) on the
+     * refill threads, as if it had just been started: attached ahead where the network isolates.
+     */
+    private void adopt(PoolMemberRecord m, Instance actual) {
+        VirtualizationProvider provider = registry.provider(m.provider());
+        if (provider == null || !inFlight.add(m.id())) {
+            return;
+        }
+        try {
+            workers.execute(() -> {
+                try {
+                    finish(m, actual, provider, System.nanoTime());
+                } catch (RuntimeException e) {
+                    LOG.warn("spare {} of pool {} could not be adopted: {}", m.id(), m.poolKey(), e.toString());
+                    retire(m, "adoption failed: " + e.getMessage());
+                } finally {
+                    inFlight.remove(m.id());
+                }
+            });
+        } catch (RuntimeException e) {
+            inFlight.remove(m.id());
+            LOG.debug("pool closed; spare {} not adopted", m.id());
+        }
+    }
+
+    /** @return whether a spare was attached ahead to a network that now lets devices reach it */
+    private boolean attachedToOpenNetwork(PoolMemberRecord m) {
+        NetworkAttacher attacher = m.network() == null ? null : registry.network(m.network());
+        return attacher != null && !attacher.isolates() && !store.transaction(tx -> tx.attachments(m.id())).isEmpty();
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.AfterEach;
@@ -16,8 +17,13 @@ import org.orchestrator.api.manage.ComponentKind;
 import org.orchestrator.api.manage.EventRecord;
 import org.orchestrator.api.manage.PoolView;
 import org.orchestrator.api.manage.Statistics;
+import org.orchestrator.api.network.AttachRequest;
+import org.orchestrator.api.network.Attachment;
+import org.orchestrator.api.network.NetworkException;
 import org.orchestrator.api.provider.InstanceState;
 import org.orchestrator.api.provider.PoolingProvider;
+import org.orchestrator.core.internal.store.PoolMemberRecord;
+import org.orchestrator.core.internal.store.StoreTx;
 import org.orchestrator.core.internal.testing.FakePoolingProvider;
 
 /** The warm pool: claims, fallback to provisioning, refill, restart, concurrency, policy changes. */
@@ -38,7 +44,13 @@ class WarmPoolTest {
     }
 
     private void start(Policy policy) {
+        start(policy, false);
+    }
+
+    /** @param isolating whether the network keeps attachments without a peer unreachable (spares are attached ahead) */
+    private void start(Policy policy, boolean isolating) {
         h = new Harness(policy, false);
+        h.network.isolating = isolating;
         h.registry.add(ComponentKind.DHCP_SOURCE, h.source, Harness.ORIGIN);
         h.registry.add(ComponentKind.PROVIDER, pooling, Harness.ORIGIN);
         h.registry.add(ComponentKind.NETWORK, h.network, Harness.ORIGIN);
@@ -293,5 +305,108 @@ class WarmPoolTest {
         h.engine.updatePolicy(Harness.fastPolicy().poolSize(0).build());
         Harness.awaitTrue(() -> pooling.delegate.instances().isEmpty(), "pool emptied when disabled");
         assertThat(h.engine.pool()).isEmpty();
+    }
+
+    private Set<String> spareIds() {
+        Set<String> ids = new HashSet<>();
+        pooling.spares().forEach(i -> ids.add(i.id()));
+        return ids;
+    }
+
+    private long attachedAhead() {
+        return h.network.attachments().values().stream().filter(a -> a.peer() == null).count();
+    }
+
+    @Test
+    void whereTheNetworkIsolatesSparesAreAttachedAheadAndAClaimOnlyBindsTheDevice() {
+        start(Harness.fastPolicy().poolSize(2).poolRefillConcurrency(2).build(), true);
+        awaitReady(2);
+        Set<String> spares = spareIds();
+        Map<String, Attachment> ahead = h.network.attachments();
+        assertThat(ahead.keySet()).as("every spare attached ahead").isEqualTo(spares);
+        assertThat(ahead.values()).as("with no device as peer").allMatch(a -> a.peer() == null);
+        assertThat(h.network.requests).allMatch(r -> r.peer() == null && r.client().equals(PoolingProvider.UNASSIGNED));
+
+        h.send(LeaseEventType.ADDED, Harness.lease(1));
+        ClientView c = h.awaitState(1, ClientState.READY);
+
+        assertThat(spares).contains(c.instanceId());
+        Attachment bound = h.network.attachments().get(c.instanceId());
+        assertThat(bound.peer()).isEqualTo(Harness.lease(1).address());
+        assertThat(bound.address()).as("the address it had as a spare").isEqualTo(ahead.get(c.instanceId()).address());
+        assertThat(h.engine.instance(c.instanceId()).orElseThrow().address()).isEqualTo(bound.address());
+        List<AttachRequest> forIt = h.network.requests.stream().filter(r -> r.instanceId().equals(c.instanceId())).toList();
+        assertThat(forIt).as("attached ahead once, then bound once").hasSize(2);
+        assertThat(forIt.get(1).client()).isEqualTo(Harness.duid(1));
+        assertThat(forIt.get(1).netns()).isEqualTo(forIt.get(0).netns());
+        assertThat(eventsOf(Harness.duid(1))).extracting(EventRecord::kind).contains("CLAIMED", "ATTACHED")
+            .doesNotContain("PROVISIONED");
+
+        awaitReady(2);
+        Harness.awaitTrue(() -> attachedAhead() == 2, "the replacement attached ahead");
+    }
+
+    @Test
+    void retiredAndDeadSparesAreDetachedAndAFailedAttachRetiresTheSpare() {
+        start(Harness.fastPolicy().poolSize(2).poolRefillConcurrency(2).build(), true);
+        awaitReady(2);
+        String dying = spareIds().iterator().next();
+        pooling.delegate.stop(dying);
+        h.engine.instanceChanged("docker", dying, InstanceState.STOPPED, "exited");
+        Harness.awaitTrue(() -> !h.network.attachments().containsKey(dying), "dead spare detached");
+        awaitReady(2);
+        Harness.awaitTrue(() -> attachedAhead() == 2, "its replacement attached ahead");
+
+        // a spare whose attach fails never becomes ready: it is destroyed, and the pool tries again
+        h.network.failNextAttach(new NetworkException("no address left", true));
+        String victim = spareIds().iterator().next();
+        pooling.delegate.stop(victim);
+        h.engine.instanceChanged("docker", victim, InstanceState.STOPPED, "exited");
+        Harness.awaitTrue(() -> h.engine.statistics().counters().getOrDefault("pool.refill.failed", 0L) == 1L,
+            "the failed attach counted as a failed refill");
+        awaitReady(2);
+        Harness.awaitTrue(() -> attachedAhead() == 2 && h.network.attachments().keySet().equals(spareIds()),
+            "two spares, each attached ahead");
+        assertThat(spareIds()).doesNotContain(victim);
+
+        h.engine.updatePolicy(Harness.fastPolicy().poolSize(0).build());
+        Harness.awaitTrue(() -> pooling.delegate.instances().isEmpty(), "pool emptied when disabled");
+        assertThat(h.network.attachments()).as("retired spares are detached").isEmpty();
+    }
+
+    @Test
+    void aNetworkThatStopsIsolatingGetsItsSparesReplacedByUnattachedOnes() {
+        start(Harness.fastPolicy().poolSize(2).poolRefillConcurrency(2).build(), true);
+        awaitReady(2);
+        Set<String> attached = spareIds();
+        h.network.isolating = false;
+        h.engine.reconcile();
+        Harness.awaitTrue(() -> spareIds().stream().noneMatch(attached::contains), "spares attached ahead replaced");
+        awaitReady(2);
+        assertThat(h.network.attachments()).as("devices could reach a spare attached now").isEmpty();
+    }
+
+    @Test
+    void aSpareLeftHalfMadeByARestartIsAttachedBeforeItIsClaimed() {
+        start(Harness.fastPolicy().poolSize(2).poolRefillConcurrency(2).build(), true);
+        awaitReady(2);
+        // as if core stopped between starting the spare and attaching it
+        String half = spareIds().iterator().next();
+        h.store.transaction(tx -> {
+            PoolMemberRecord m = tx.poolMembers().stream().filter(x -> x.id().equals(half)).findFirst().orElseThrow();
+            tx.savePoolMember(m.withProviderState(null, null));
+            tx.deleteAttachments(half);
+            return null;
+        });
+        h.network.detach(half);
+        int created = pooling.delegate.createdCount.get();
+
+        h.restart(Harness.fastPolicy().poolSize(2).poolRefillConcurrency(2).build());
+        awaitReady(2);
+        assertThat(spareIds()).as("adopted, not replaced").contains(half);
+        assertThat(pooling.delegate.createdCount.get()).isEqualTo(created);
+        assertThat(h.network.attachments().get(half)).as("attached when adopted").isNotNull();
+        assertThat(h.network.attachments().get(half).peer()).isNull();
+        assertThat(h.store.transaction((StoreTx tx) -> tx.attachments(half))).hasSize(1);
     }
 }

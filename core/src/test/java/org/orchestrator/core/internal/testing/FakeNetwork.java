@@ -22,6 +22,10 @@ public final class FakeNetwork implements NetworkAttacher {
     private final AtomicInteger next = new AtomicInteger(1);
     public final AtomicInteger attachCalls = new AtomicInteger();
     public final AtomicInteger detachCalls = new AtomicInteger();
+    /** Every attach request, in order. */
+    public final List<AttachRequest> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What {@link #isolates()} answers. */
+    public volatile boolean isolating;
     private volatile CountDownLatch hold = new CountDownLatch(0);
     private final java.util.Deque<org.orchestrator.api.network.NetworkException> attachFailures = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
@@ -62,8 +66,14 @@ public final class FakeNetwork implements NetworkAttacher {
     }
 
     @Override
+    public boolean isolates() {
+        return isolating;
+    }
+
+    @Override
     public Attachment attach(AttachRequest request) {
         attachCalls.incrementAndGet();
+        requests.add(request);
         try {
             if (!hold.await(30, TimeUnit.SECONDS)) {
                 throw new org.orchestrator.api.network.NetworkException("attach held for 30 s by the test", true);

@@ -25,13 +25,14 @@ public final class TestStores {
 
     public static HikariDataSource h2Memory() {
         JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:orch-core-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+        // the settings the store component gives H2 (no reuse of cached results, a query cache)
+        ds.setURL(StoreComponent.tuned("jdbc:h2:mem:orch-core-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1"));
         return StoreComponent.pooled(ds, 16);
     }
 
     public static HikariDataSource h2File(java.nio.file.Path dir) {
         JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:file:" + dir.resolve("store").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE");
+        ds.setURL(StoreComponent.tuned("jdbc:h2:file:" + dir.resolve("store").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE"));
         return StoreComponent.pooled(ds, 16);
     }
 
