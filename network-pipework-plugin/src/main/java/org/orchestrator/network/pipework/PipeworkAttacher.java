@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * other end moved into the instance's namespace, renamed, addressed (AddressPool or DHCPv6) and
  * given a default route via the bridge's gateway address. Isolation uses bridge port isolation
  * and an nftables table of the network's own. Every attach rolls back what it did when a step
- * fails. All public methods are thread-safe; operations on one network are serialised.
+ * fails. All public methods are thread-safe; attaches and detaches of one instance are serialised.
  */
 public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
 
@@ -166,7 +166,14 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             clock.lap("lock");
             String host = settings.hostInterface(id);
             boolean triedFresh = false;
-            if (records.read(id).isEmpty()) {
+            Optional<InstanceRecord> record = records.read(id);
+            if (record.isPresent() && bindsPeerOnly(record.get(), request, netns)) {
+                Optional<Attachment> bound = bindPeer(id, record.get(), peer, clock);
+                if (bound.isPresent()) {
+                    return bound.get();
+                }
+                // the host link is gone: the full path below makes it again
+            } else if (record.isEmpty()) {
                 // most likely a first attach: create at once and look at the host only when the link
                 // turns out to exist (the link's name is fixed, so creating it is the check)
                 Optional<Attachment> created = create(id, netns, peer, request, clock, true);
@@ -302,12 +309,81 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         return result;
     }
 
+    /**
+     * @return whether isolation is on: then an attachment without a peer is reachable by no device
+     *         (the nftables set admits only {@code peer . instance} pairs), and one with a peer by that
+     *         device only
+     */
+    @Override
+    public boolean isolates() {
+        return settings.isolation();
+    }
+
     /** @return the settings this attacher runs with */
     public PipeworkSettings settings() {
         return settings;
     }
 
     // ---------------------------------------------------------------- attach steps
+
+    /**
+     * @return whether {@code request} only binds a peer to an attachment made without one (a warm-pool
+     *         spare being claimed): the record has an address and no peer, names the request's namespace
+     *         handle, and that namespace is still there (a file check, no process)
+     */
+    private boolean bindsPeerOnly(InstanceRecord record, AttachRequest request, NetnsTarget netns) {
+        return request.peer() != null && record.peer() == null && record.address() != null
+                && record.netns().equals(request.netns())
+                && record.hostInterface().equals(settings.hostInterface(record.instanceId()))
+                && netns.exists();
+    }
+
+    /**
+     * Binds {@code peer} to an attachment made without one: the nftables element of the pair (with
+     * isolation), the peer in the host link's alias, the record; nothing else is looked at or repaired
+     * (the full path does that on any other repeated attach). Rolls back what it did on failure.
+     *
+     * @return the attachment, or empty when the host link is gone (the pair added is revoked again;
+     *         the caller makes the link anew)
+     */
+    private Optional<Attachment> bindPeer(String id, InstanceRecord record, Inet6Address peer, Stopwatch clock) {
+        String host = record.hostInterface();
+        Inet6Address address = record.address();
+        Deque<Runnable> undo = new ArrayDeque<>();
+        try {
+            if (settings.isolation()) {
+                Pair pair = new Pair(peer, address);
+                allow(pair);
+                undo.push(() -> revokePair(pair));
+                clock.lap("isolation");
+            }
+            LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
+            CommandResult aliased = runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode());
+            if (!aliased.ok()) {
+                if (!noSuchDevice(aliased)) {
+                    throw CommandRunner.failure(aliased);
+                }
+                LOG.info("instance {}: host link {} is gone; attaching it again", id, host);
+                while (!undo.isEmpty()) {
+                    undo.pop().run();
+                }
+                clock.lap("gone");
+                return Optional.empty();
+            }
+            undo.push(() -> runner.check("ip", "link", "set", "dev", host, "alias", alias.withPeer(null).encode()));
+            clock.lap("alias");
+            records.write(new InstanceRecord(id, host, record.netns(), address, peer));
+            clock.lap("record");
+            LOG.info("instance {} on network {} ({} via {}): bound peer {} in {} ms ({}), {} command(s)", id, settings.network(),
+                    Addresses.text(address), host, Addresses.text(peer), clock.millis(), clock.laps(), clock.commands());
+            return Optional.of(attachment(id, host, address, peer));
+        } catch (RuntimeException e) {
+            rollback(id, undo, e);
+            throw e instanceof NetworkException ne ? ne
+                    : new NetworkException("binding peer " + Addresses.text(peer) + " to " + id + " on " + settings.network()
+                    + " failed: " + e.getMessage(), true, e);
+        }
+    }
 
     /**
      * Creates the attachment: host side in one {@code ip -batch}, inside in {@code sysctl} and one
@@ -389,11 +465,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             if (settings.isolation() && peer != null) {
                 Pair pair = new Pair(peer, address);
                 allow(pair);
-                undo.push(() -> {
-                    synchronized (isolationLock) {
-                        isolation.revoke(Set.of(), pair);
-                    }
-                });
+                undo.push(() -> revokePair(pair));
                 clock.lap("isolation");
             }
             records.write(new InstanceRecord(id, host, request.netns(), address, peer));
@@ -485,6 +557,12 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 isolation.install(pairsOf(list()));
                 isolation.allow(pair);
             }
+        }
+    }
+
+    private void revokePair(Pair pair) {
+        synchronized (isolationLock) {
+            isolation.revoke(Set.of(), pair);
         }
     }
 
@@ -620,13 +698,18 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     Optional<HostLink> hostLink(String name) {
         CommandResult shown = runner.attempt("ip", "-o", "-d", "link", "show", "dev", name);
         if (!shown.ok()) {
-            if (shown.stderr().contains("does not exist") || shown.stderr().contains("Cannot find device")) {
+            if (noSuchDevice(shown)) {
                 return Optional.empty();
             }
             throw CommandRunner.failure(shown);
         }
         List<HostLink> links = parseLinks(shown.stdout());
         return links.stream().filter(l -> l.name().equals(name)).findFirst();
+    }
+
+    /** @return whether {@code ip} failed because the link it was given does not exist */
+    private static boolean noSuchDevice(CommandResult result) {
+        return result.stderr().contains("does not exist") || result.stderr().contains("Cannot find device");
     }
 
     private List<HostLink> hostLinks() {

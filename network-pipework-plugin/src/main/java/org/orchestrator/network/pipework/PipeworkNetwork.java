@@ -4,6 +4,7 @@ import java.net.Inet6Address;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 
 import org.orchestrator.api.lease.Identifiers;
 import org.orchestrator.api.network.AddressPool;
@@ -104,12 +105,19 @@ public final class PipeworkNetwork implements NetworkAttacher {
     /** Validates the configuration and prepares the host; fails activation when either fails. */
     @Activate
     public PipeworkNetwork(@Reference AddressPool pool, Config config) {
-        PipeworkSettings settings = settings(config);
-        PipeworkAttacher created = new PipeworkAttacher(settings,
-                new ProcessCommandRunner(Duration.ofSeconds(config.commandTimeoutSeconds())), pool);
-        created.start();
-        this.attacher = created;
-        LOG.info("pipework network {} active", settings.network());
+        this(started(new PipeworkAttacher(settings(config),
+                new ProcessCommandRunner(Duration.ofSeconds(config.commandTimeoutSeconds())), pool)));
+        LOG.info("pipework network {} active", attacher.name());
+    }
+
+    /** Serves {@code attacher}, which the caller has started. */
+    PipeworkNetwork(PipeworkAttacher attacher) {
+        this.attacher = Objects.requireNonNull(attacher, "attacher");
+    }
+
+    private static PipeworkAttacher started(PipeworkAttacher attacher) {
+        attacher.start();
+        return attacher;
     }
 
     @Deactivate
@@ -160,5 +168,11 @@ public final class PipeworkNetwork implements NetworkAttacher {
     @Override
     public List<Attachment> list() {
         return attacher.list();
+    }
+
+    /** @return whether the network's isolation is on (then a spare attached without a peer is reachable by no device) */
+    @Override
+    public boolean isolates() {
+        return attacher.isolates();
     }
 }

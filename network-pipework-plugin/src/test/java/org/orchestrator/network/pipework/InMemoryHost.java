@@ -12,8 +12,10 @@ import java.util.regex.Pattern;
 /**
  * Test double of the host for {@link PipeworkAttacher}: answers the {@code ip}, {@code nsenter}
  * and {@code nft} commands of a static attach and of detach from memory. It keeps the host veths
- * (name, alias, bridge) and the elements of the network's nftables set; commands inside the
- * instance namespace succeed without effect; neighbour flushes are recorded. A command it does not know fails and is recorded in
+ * (name, alias, bridge, the namespace their other end went to) and the elements of the network's
+ * nftables set; inside an instance namespace it answers {@code ip -o link show dev NAME} with the
+ * instance end of the last veth made into that namespace, and every other command succeeds without
+ * effect; neighbour flushes are recorded. A command it does not know fails and is recorded in
  * {@link #unexpected()}, so a test sees when the attacher does something it did not model.
  */
 final class InMemoryHost implements CommandRunner {
@@ -32,6 +34,8 @@ final class InMemoryHost implements CommandRunner {
         final int index;
         String alias;
         String master;
+        /** the {@code netns} argument of {@code link add}: a pid or a name */
+        String netns;
 
         Link(int index) {
             this.index = index;
@@ -50,6 +54,14 @@ final class InMemoryHost implements CommandRunner {
             return hostBatch(command, stdin);
         }
         if (command.get(0).equals("nsenter")) {
+            return inside(command);
+        }
+        if (command.size() == 7 && line.startsWith("ip link set dev ") && command.get(5).equals("alias")) {
+            Link link = links.get(command.get(4));
+            if (link == null) {
+                return new CommandResult(command, 1, "", "Cannot find device \"" + command.get(4) + "\"\n");
+            }
+            link.alias = command.get(6);
             return ok(command, "");
         }
         if (line.startsWith("ip -o -d link show dev ")) {
@@ -106,7 +118,11 @@ final class InMemoryHost implements CommandRunner {
                 if (links.containsKey(w[2])) {
                     return new CommandResult(command, 2, "", "RTNETLINK answers: File exists\nCommand failed -:" + (i + 1) + "\n");
                 }
-                links.put(w[2], new Link(nextIndex++));
+                Link made = new Link(nextIndex++);
+                List<String> words = List.of(w);
+                int netns = words.indexOf("netns");
+                made.netns = netns > 0 ? words.get(netns + 1) : null;
+                links.put(w[2], made);
                 continue;
             }
             Link link = w.length > 3 && w[1].equals("set") ? links.get(w[3]) : null;
@@ -120,6 +136,26 @@ final class InMemoryHost implements CommandRunner {
             } else if (w[4].equals("master")) {
                 link.master = w[5];
             }
+        }
+        return ok(command, "");
+    }
+
+    /** A command under {@code nsenter --net=PATH}: only the look-up of the instance end has an answer. */
+    private CommandResult inside(List<String> command) {
+        String path = command.get(1).substring("--net=".length());
+        Matcher proc = Pattern.compile("/proc/(\\d+)/ns/net").matcher(path);
+        String netns = proc.matches() ? proc.group(1) : path.substring(path.lastIndexOf('/') + 1);
+        List<String> argv = command.subList(2, command.size());
+        if (argv.size() == 6 && String.join(" ", argv.subList(0, 5)).equals("ip -o link show dev")) {
+            String end = null;
+            for (Link link : links.values()) {
+                if (netns.equals(link.netns)) {
+                    end = "2: " + argv.get(5) + "@if" + link.index + ": <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue"
+                            + " state UP mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:01\n";
+                }
+            }
+            return end == null ? new CommandResult(command, 1, "", "Device \"" + argv.get(5) + "\" does not exist.\n")
+                    : ok(command, end);
         }
         return ok(command, "");
     }
@@ -138,6 +174,17 @@ final class InMemoryHost implements CommandRunner {
     /** @return the host veths by name */
     synchronized Set<String> links() {
         return Set.copyOf(links.keySet());
+    }
+
+    /** @return the alias of host veth {@code name}, or null */
+    synchronized String alias(String name) {
+        Link link = links.get(name);
+        return link == null ? null : link.alias;
+    }
+
+    /** Deletes host veth {@code name} as someone else would: the attacher is not asked. */
+    synchronized void deleteBehindTheBack(String name) {
+        links.remove(name);
     }
 
     /** @return the set's elements as nft lists them, {@code peer . instance} */

@@ -19,6 +19,7 @@ import org.orchestrator.api.network.Attachment;
 import org.orchestrator.api.network.Ipv6Prefix;
 import org.orchestrator.api.network.NetworkException;
 import org.orchestrator.api.provider.NetnsHandle;
+import org.orchestrator.api.provider.PoolingProvider;
 import org.orchestrator.network.pipework.NftIsolation.Pair;
 
 /** Framework-free tests of names, aliases, validation, parsing and the generated nftables input. */
@@ -425,6 +426,215 @@ class PipeworkUnitTest {
         assertThat(host.links()).containsExactly(settings.hostInterface("young"));
         assertThat(host.neighboursFlushed()).containsExactly(Addresses.text(old.address()) + " dev opw-br0");
         assertThat(host.unexpected()).isEmpty();
+    }
+
+    // ------------------------------------------------------------ binding a peer to a spare (warm pool)
+
+    private static final Duid DEVICE = Duid.parse("00:01:02");
+    private static final NetnsHandle SELF = NetnsHandle.ofPid(ProcessHandle.current().pid());
+
+    /** An attacher over an {@link InMemoryHost}, with every command it runs (and its input) in {@code commands}. */
+    private record Recorded(PipeworkSettings settings, InMemoryHost host, InMemoryAddressPool pool, List<String> commands,
+                            PipeworkAttacher attacher) {
+        static Recorded over(PipeworkSettings settings) {
+            InMemoryHost host = new InMemoryHost(settings.nftTable());
+            InMemoryAddressPool pool = new InMemoryAddressPool();
+            List<String> commands = new ArrayList<>();
+            CommandRunner recording = (command, stdin) -> {
+                commands.add(String.join(" ", command) + (stdin == null ? "" : "\n" + stdin));
+                return host.run(command, stdin);
+            };
+            return new Recorded(settings, host, pool, commands, new PipeworkAttacher(settings, recording, pool));
+        }
+    }
+
+    private static Attachment spare(PipeworkAttacher attacher, String id, NetnsHandle netns) {
+        Attachment spare = attacher.attach(new AttachRequest(id, PoolingProvider.UNASSIGNED, netns, null));
+        assertThat(spare.peer()).isNull();
+        return spare;
+    }
+
+    private static InstanceRecordStore.InstanceRecord record(Path state, String id) {
+        return new InstanceRecordStore(state.resolve("instances")).read(id).orElseThrow();
+    }
+
+    @Test
+    void bindingAPeerToASpareAddsOnlyTheElementAndTheAlias(@TempDir Path state) {
+        Recorded r = Recorded.over(settings(Addressing.STATIC, state));
+        String link = r.settings().hostInterface("i-1");
+
+        Attachment spare = spare(r.attacher(), "i-1", SELF);
+        assertThat(r.commands()).as("a spare: host batch, sysctl, inside batch; no element without a peer").hasSize(3);
+        assertThat(r.host().elements()).isEmpty();
+        assertThat(r.host().alias(link)).isEqualTo("orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=-");
+        r.commands().clear();
+        int allocations = r.pool().allocateCalls();
+
+        Attachment claimed = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
+
+        assertThat(r.commands()).containsExactly(
+                "nft -f -\nadd element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n",
+                "ip link set dev " + link + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(claimed).isEqualTo(new Attachment("i-1", "net-a", link, "eth1", spare.mac(), spare.address(), 64,
+                spare.gateway(), PEER));
+        assertThat(r.host().elements()).containsExactly("fd00:70:ff::11 . fd00:70:1::2");
+        assertThat(r.host().alias(link)).isEqualTo("orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(r.attacher().list()).extracting(Attachment::instanceId, Attachment::address, Attachment::peer)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("i-1", spare.address(), PEER));
+        assertThat(record(state, "i-1").peer()).isEqualTo(PEER);
+        assertThat(r.pool().allocateCalls()).as("the recorded address is used, the pool not asked").isEqualTo(allocations);
+        assertThat(r.host().unexpected()).isEmpty();
+    }
+
+    @Test
+    void bindingAPeerWithoutIsolationOnlySetsTheAlias(@TempDir Path state) {
+        PipeworkSettings settings = new PipeworkSettings("net-a", "opw-br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX), "eth1",
+                1500, MacScheme.HASH, Addressing.STATIC, false, null, null, "opw", "orch-pw-a", state, Duration.ofSeconds(5), true);
+        Recorded r = Recorded.over(settings);
+        List<String> commands = r.commands();
+        PipeworkAttacher attacher = r.attacher();
+        spare(attacher, "i-1", SELF);
+        commands.clear();
+
+        assertThat(attacher.attach(new AttachRequest("i-1", DEVICE, SELF, PEER)).peer()).isEqualTo(PEER);
+
+        assertThat(commands).containsExactly("ip link set dev " + settings.hostInterface("i-1")
+                + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(r.host().elements()).isEmpty();
+        assertThat(record(state, "i-1").peer()).isEqualTo(PEER);
+    }
+
+    @Test
+    void bindingAPeerToASpareWhoseLinkWasDeletedRevokesThePairAndMakesTheLinkAgain(@TempDir Path state) {
+        Recorded r = Recorded.over(settings(Addressing.STATIC, state));
+        String link = r.settings().hostInterface("i-1");
+        Attachment spare = spare(r.attacher(), "i-1", SELF);
+        r.host().deleteBehindTheBack(link);
+        r.commands().clear();
+
+        Attachment claimed = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
+
+        String element = "{ fd00:70:ff::11 . fd00:70:1::2 }\n";
+        assertThat(r.commands()).hasSize(9);
+        assertThat(r.commands().subList(0, 5)).containsExactly(
+                "nft -f -\nadd element inet orch-pw-a allowed " + element,
+                "ip link set dev " + link + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11",
+                "nft list set inet orch-pw-a allowed",
+                "nft -f -\ndelete element inet orch-pw-a allowed " + element,
+                "ip -o -d link show dev " + link);
+        assertThat(r.commands().get(5)).startsWith("ip -batch -\nlink add " + link);
+        assertThat(r.commands().get(6)).contains("sysctl");
+        assertThat(r.commands().get(7)).contains("ip -6 -batch -");
+        assertThat(r.commands().get(8)).isEqualTo("nft -f -\nadd element inet orch-pw-a allowed " + element);
+        assertThat(claimed.address()).isEqualTo(spare.address());
+        assertThat(claimed.peer()).isEqualTo(PEER);
+        assertThat(r.host().links()).containsExactly(link);
+        assertThat(r.host().alias(link)).isEqualTo("orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(r.host().elements()).containsExactly("fd00:70:ff::11 . fd00:70:1::2");
+        assertThat(r.attacher().list()).extracting(Attachment::peer).containsExactly(PEER);
+        assertThat(record(state, "i-1").peer()).isEqualTo(PEER);
+        assertThat(r.host().unexpected()).isEmpty();
+    }
+
+    @Test
+    void aFailingAliasRollsTheElementBackAndFails(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        InMemoryHost host = new InMemoryHost(settings.nftTable());
+        List<String> commands = new ArrayList<>();
+        CommandRunner refusingAlias = (command, stdin) -> {
+            commands.add(String.join(" ", command));
+            if (command.size() == 7 && command.get(5).equals("alias")) {
+                return new CommandResult(command, 2, "", "RTNETLINK answers: Operation not permitted\n");
+            }
+            return host.run(command, stdin);
+        };
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, refusingAlias, new InMemoryAddressPool());
+        spare(attacher, "i-1", SELF);
+        commands.clear();
+
+        assertThatThrownBy(() -> attacher.attach(new AttachRequest("i-1", DEVICE, SELF, PEER)))
+                .isInstanceOf(NetworkException.class).hasMessageContaining("Operation not permitted")
+                .hasMessageContaining("alias");
+        assertThat(commands).containsExactly("nft -f -", "ip link set dev " + settings.hostInterface("i-1") + " alias "
+                + "orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11", "nft list set inet orch-pw-a allowed", "nft -f -");
+        assertThat(host.elements()).as("the element is rolled back").isEmpty();
+        assertThat(record(state, "i-1").peer()).as("the record still says: no peer").isNull();
+        assertThat(host.unexpected()).isEmpty();
+    }
+
+    @Test
+    void bindingAPeerInAnotherNamespaceTakesTheFullPath(@TempDir Path state) throws Exception {
+        Recorded r = Recorded.over(settings(Addressing.STATIC, state));
+        Process other = new ProcessBuilder("sleep", "60").start();
+        try {
+            NetnsHandle elsewhere = NetnsHandle.ofPid(other.pid());
+            // control: a spare claimed in its own namespace is bound on the fast path
+            spare(r.attacher(), "i-2", elsewhere);
+            r.commands().clear();
+            r.attacher().attach(new AttachRequest("i-2", DEVICE, elsewhere, Identifiers.ipv6("fd00:70:ff::12")));
+            assertThat(r.commands()).hasSize(2);
+
+            String link = r.settings().hostInterface("i-1");
+            spare(r.attacher(), "i-1", elsewhere);
+            r.commands().clear();
+            Attachment claimed = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
+
+            assertThat(r.commands()).as("looked up, found leading elsewhere, made again in the new namespace")
+                    .contains("ip -o -d link show dev " + link,
+                            "nsenter --net=/proc/" + ProcessHandle.current().pid() + "/ns/net ip -o link show dev eth1",
+                            "ip link del dev " + link)
+                    .anyMatch(c -> c.startsWith("ip -batch -\nlink add " + link) && c.contains(" netns "
+                            + ProcessHandle.current().pid() + "\n"));
+            assertThat(claimed.peer()).isEqualTo(PEER);
+            assertThat(r.host().elements()).containsExactlyInAnyOrder("fd00:70:ff::11 . " + Addresses.text(claimed.address()),
+                    "fd00:70:ff::12 . fd00:70:1::2");
+            assertThat(record(state, "i-1").netns()).isEqualTo(SELF);
+            assertThat(r.host().unexpected()).isEmpty();
+        } finally {
+            other.destroyForcibly();
+        }
+    }
+
+    @Test
+    void theSamePeerAgainOrAnotherPeerTakesTheFullPath(@TempDir Path state) {
+        Recorded r = Recorded.over(settings(Addressing.STATIC, state));
+        String link = r.settings().hostInterface("i-1");
+        String lookup = "ip -o -d link show dev " + link;
+        String linkedInto = "nsenter --net=/proc/" + ProcessHandle.current().pid() + "/ns/net ip -o link show dev eth1";
+        spare(r.attacher(), "i-1", SELF);
+        r.commands().clear();
+        r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
+        assertThat(r.commands()).as("control: the claim is bound on the fast path").hasSize(2).doesNotContain(lookup);
+
+        r.commands().clear();
+        Attachment again = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
+        assertThat(r.commands()).as("same peer again: checked and repaired").startsWith(lookup, linkedInto).hasSize(6)
+                .noneMatch(c -> c.startsWith("ip -batch -"));
+        assertThat(again.peer()).isEqualTo(PEER);
+
+        Inet6Address otherPeer = Identifiers.ipv6("fd00:70:ff::12");
+        r.commands().clear();
+        Attachment moved = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, otherPeer));
+        assertThat(r.commands()).as("another device: the old pair goes").startsWith(lookup, linkedInto)
+                .contains("nft -f -\ndelete element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n");
+        assertThat(moved.peer()).isEqualTo(otherPeer);
+        assertThat(r.host().elements()).containsExactly("fd00:70:ff::12 . fd00:70:1::2");
+        assertThat(r.host().alias(link)).endsWith("peer=fd00:70:ff::12");
+        assertThat(r.host().unexpected()).isEmpty();
+    }
+
+    @Test
+    void theNetworkIsolatesExactlyWhenIsolationIsOn() {
+        for (boolean on : List.of(true, false)) {
+            PipeworkSettings settings = new PipeworkSettings("net-a", "opw-br0", PREFIX, PipeworkSettings.defaultGateway(PREFIX),
+                    "eth1", 1500, MacScheme.HASH, Addressing.STATIC, on, null, null, "opw", "orch-pw-a", Path.of("/tmp/orch-pw-unit"),
+                    Duration.ofSeconds(5), true);
+            PipeworkAttacher attacher = new PipeworkAttacher(settings, new InMemoryHost("orch-pw-a"), new InMemoryAddressPool());
+            assertThat(attacher.isolates()).as("isolation %s", on).isEqualTo(on);
+            // the DS component is the registered service object: it must answer, not inherit the default (false)
+            org.orchestrator.api.network.NetworkAttacher service = new PipeworkNetwork(attacher);
+            assertThat(service.isolates()).as("service, isolation %s", on).isEqualTo(on);
+        }
     }
 
     @Test
