@@ -102,7 +102,10 @@ class PoolIT {
         assertThat(pool.path("network").asText()).isEqualTo("wp-inst");
         assertThat(spareContainers()).hasSize(POOL);
         assertThat(json("instances")).as("spares are no client's instances").isEmpty();
-        assertThat(Host.lines("ip", "-o", "link", "show", "master", INSTANCE_BRIDGE)).as("spares are attached nowhere").isEmpty();
+        // pipework isolates, so each spare is attached ahead: a link with an address and no device as peer
+        Map<String, String> ahead = spareLinks();
+        assertThat(ahead).as("spares attached ahead without a peer").hasSize(POOL);
+        assertThat(ahead.values()).allMatch(a -> a.startsWith(INSTANCE_PREFIX));
         String shell = karaf.exec("orchestrator:pool");
         assertThat(FoundationIT.rowOf(shell, PROVIDER)).contains("wp-inst").contains(" " + POOL + " ");
         HttpResponse<String> m = api.call("metrics").basic("admin", admin).send();
@@ -114,6 +117,7 @@ class PoolIT {
     @Order(2)
     void aDeviceClaimsASpareCreatesNoContainerAndItsPageNamesIt() throws Exception {
         Set<String> spares = spareContainers();
+        Map<String, String> aheadBefore = spareLinks();
         Instant from = Instant.now();
         Device d = device(1);
         String duid = d.duid().orElseThrow();
@@ -134,8 +138,18 @@ class PoolIT {
         assertThat(Host.must("docker", "inspect", "-f", "{{.Name}}", containerId).trim())
             .endsWith(duid.replace(":", "").substring(duid.replace(":", "").length() - 12));
 
+        Map<String, String> ahead = spareLinks();
         String page = FoundationIT.awaitHttp(d, instanceAddress(duid));
         assertThat(page).contains("Hello, device " + duid).contains("<code id=duid>" + duid + "</code>");
+        assertThat(aheadBefore.values()).as("the claimed spare kept the address it was attached ahead with")
+            .contains(instanceAddress(duid));
+        assertThat(ahead.values()).as("no spare left with the device's instance address").doesNotContain(instanceAddress(duid));
+        // the device that reaches its own instance reaches none of the spares attached ahead
+        for (String spare : ahead.values()) {
+            Host.Result r = Host.run(10, "ip", "netns", "exec", d.namespace(), "curl", "-6", "-g", "-s", "-f",
+                "--connect-timeout", "1", "-m", "2", "http://[" + spare + "]/");
+            assertThat(r.ok()).as("device %s reaches spare %s: %s", duid, spare, r.out()).isFalse();
+        }
         assertThat(Host.must("ip", "netns", "exec", d.namespace(), "curl", "-6", "-g", "-s", "-f", "-m", "5",
             "http://[" + instanceAddress(duid) + "]/duid").trim()).isEqualTo(duid);
         latencies.put("pooled", latency(duid));
@@ -202,6 +216,7 @@ class PoolIT {
     void aRestartKeepsThePoolConsistent() throws Exception {
         Set<String> before = containers();
         Set<String> sparesBefore = spareContainers();
+        Map<String, String> linksBefore = spareLinks();
         karaf.stop(Duration.ofSeconds(60));
         karaf.start(Duration.ofSeconds(120));
         api = new Http("http://127.0.0.1:" + karaf.httpPort() + "/orchestrator/api/v1/");
@@ -218,6 +233,7 @@ class PoolIT {
         }
         assertThat(owned).hasSize(devices.size()).doesNotContainAnyElementsOf(sparesBefore);
         assertThat(spareContainers()).isEqualTo(sparesBefore);
+        assertThat(spareLinks()).as("spares keep the links and addresses they were attached ahead with").isEqualTo(linksBefore);
         for (Device d : devices) {
             String duid = d.duid().orElseThrow();
             assertThat(FoundationIT.awaitHttp(d, instanceAddress(duid))).contains("Hello, device " + duid);
@@ -234,6 +250,7 @@ class PoolIT {
         }
         assertThat(spareContainers()).as("spares retired").isEmpty();
         assertThat(json("pool")).isEmpty();
+        assertThat(spareLinks()).as("retired spares detached").isEmpty();
         Device d = device(9);
         String duid = d.duid().orElseThrow();
         awaitReady(duid);
@@ -345,6 +362,22 @@ class PoolIT {
             Thread.sleep(200);
         }
         throw new AssertionError("no instance address for " + duid);
+    }
+
+    /**
+     * @return host link → address of every link on the instance bridge whose alias (pipework's
+     * {@code orchestrator net=… id=… addr=… peer=…}) names no peer: spares attached ahead
+     */
+    static Map<String, String> spareLinks() {
+        Map<String, String> out = new LinkedHashMap<>();
+        java.util.regex.Pattern alias = java.util.regex.Pattern.compile("alias orchestrator net=\\S+ id=\\S+ addr=(\\S+) peer=-");
+        for (String line : Host.lines("ip", "-o", "link", "show", "master", INSTANCE_BRIDGE)) {
+            java.util.regex.Matcher m = alias.matcher(line);
+            if (m.find()) {
+                out.put(line.split(":")[1].strip().split("@")[0], m.group(1));
+            }
+        }
+        return out;
     }
 
     static Set<String> containers() {
