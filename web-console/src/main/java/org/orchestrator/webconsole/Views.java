@@ -1,5 +1,6 @@
 package org.orchestrator.webconsole;
 
+import java.net.Inet6Address;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,6 +47,16 @@ public final class Views {
         m.put("instanceId", c.instanceId());
         m.put("since", text(c.since()));
         m.put("updatedAt", text(c.updatedAt()));
+        return m;
+    }
+
+    /**
+     * One client as {@code GET clients/{duid}} answers it: {@link #client(ClientView)} and
+     * {@code instanceAddress}, the address of its attached instance or {@code null}.
+     */
+    public static Map<String, Object> client(ClientView c, Inet6Address instanceAddress) {
+        Map<String, Object> m = client(c);
+        m.put("instanceAddress", Addresses.format(instanceAddress));
         return m;
     }
 

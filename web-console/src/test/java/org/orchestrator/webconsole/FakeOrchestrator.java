@@ -4,10 +4,13 @@ import java.net.Inet6Address;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
@@ -48,6 +51,8 @@ public final class FakeOrchestrator implements Orchestrator {
     public final List<EventRecord> events = new CopyOnWriteArrayList<>();
     public final List<String> calls = new CopyOnWriteArrayList<>();
     public volatile boolean storeUp = true;
+    /** While set, {@link #awaitClient} waits for it to open before it looks at the client. */
+    public volatile CountDownLatch awaitGate;
     /** What provision makes of a client; default: READY with an instance. */
     public volatile Function<ClientView, ClientView> provisionOutcome = c -> with(c, ClientState.READY, "inst-" + c.duid().hex().substring(0, 8));
     public volatile Function<ClientView, ClientView> deprovisionOutcome = c -> with(c, ClientState.GONE, null);
@@ -113,6 +118,24 @@ public final class FakeOrchestrator implements Orchestrator {
     public List<InstanceView> instances() {
         check();
         return List.copyOf(instances);
+    }
+
+    /**
+     * Records the call and, when {@link #awaitGate} is set, holds it until the gate opens; then
+     * waits as the API's default does (polling {@link #client}).
+     */
+    @Override
+    public Optional<ClientView> awaitClient(Duid duid, Set<ClientState> states, Duration wait) {
+        calls.add("awaitClient " + duid + " " + EnumSet.copyOf(states) + " " + wait);
+        CountDownLatch gate = awaitGate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return Orchestrator.super.awaitClient(duid, states, wait);
     }
 
     @Override

@@ -55,6 +55,19 @@ class RestReadTest {
     }
 
     @Test
+    void oneClientNamesTheAddressOfItsAttachedInstanceTheListDoesNot() throws Exception {
+        JsonNode alice = TestServer.json(server.get("clients/" + FakeOrchestrator.ALICE));
+        assertThat(alice.get("instanceId").asText()).isEqualTo("inst-alice");
+        assertThat(alice.get("instanceAddress").asText()).isEqualTo("fd00:20::2");
+        JsonNode bob = TestServer.json(server.get("clients/" + FakeOrchestrator.BOB));
+        assertThat(bob.has("instanceAddress")).isTrue();
+        assertThat(bob.get("instanceAddress").isNull()).as("no instance").isTrue();
+        for (JsonNode c : TestServer.json(server.get("clients"))) {
+            assertThat(c.has("instanceAddress")).as("the list reads no instances").isFalse();
+        }
+    }
+
+    @Test
     void unknownDuidIs404AndBadDuidIs400WithErrorBody() throws Exception {
         HttpResponse<String> missing = server.get("clients/00:01:02:03:04:05");
         assertThat(missing.statusCode()).isEqualTo(404);

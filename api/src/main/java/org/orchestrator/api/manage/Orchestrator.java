@@ -3,7 +3,10 @@ package org.orchestrator.api.manage;
 import java.net.Inet6Address;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Lease;
@@ -22,6 +25,72 @@ public interface Orchestrator {
 
     /** @return the client, or empty */
     Optional<ClientView> client(Duid duid);
+
+    /**
+     * Waits until a client is in one of {@code states}, and returns it then: at once when it
+     * already is, as soon as it gets there, or at the end of {@code wait} as it is then (in another
+     * state, or not known at all). A client that does not exist yet may come into being while the
+     * call waits (its first lease). Added in 1.4 for callers that wait for a device's instance (the
+     * REST API's {@code GET clients/{duid}?state=…&wait=…}); it only reads, it changes nothing.
+     *
+     * <p>The default polls {@link #client(Duid)} every 10 ms until the
+     * client is in one of the states or {@code wait} is over. An implementation may instead wake up
+     * when the stored client changes (core does), and then answers within a store read of the
+     * change. An interrupted caller gets the client as it is then, with its interrupt status set.
+     *
+     * @param duid   the client
+     * @param states the states to wait for; not empty
+     * @param wait   how long to wait at most; {@link Duration#ZERO} reads once
+     * @return the client when it reached one of the states or the wait was over; empty when it does
+     *         not exist at the end of the wait
+     * @throws NullPointerException     when an argument, or an element of {@code states}, is null
+     * @throws IllegalArgumentException when {@code states} is empty or {@code wait} is negative
+     * @throws OrchestratorException    UNAVAILABLE when the store cannot be read
+     * @since 1.4
+     */
+    default Optional<ClientView> awaitClient(Duid duid, Set<ClientState> states, Duration wait) {
+        long deadline = System.nanoTime() + checkAwait(duid, states, wait);
+        while (true) {
+            Optional<ClientView> client = client(duid);
+            long left = deadline - System.nanoTime();
+            if (client.isPresent() && states.contains(client.get().state()) || left <= 0) {
+                return client;
+            }
+            try {
+                TimeUnit.NANOSECONDS.sleep(Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return client(duid);
+            }
+        }
+    }
+
+    /**
+     * Checks the arguments of {@link #awaitClient} as its contract says (for implementations that
+     * override it) and converts the wait.
+     *
+     * @return {@code wait} in nanoseconds, at most {@code Long.MAX_VALUE / 2} (about 146 years), so
+     *         that a deadline {@code System.nanoTime() + nanos} cannot overflow
+     * @throws NullPointerException     when an argument, or an element of {@code states}, is null
+     * @throws IllegalArgumentException when {@code states} is empty or {@code wait} is negative
+     * @since 1.4
+     */
+    static long checkAwait(Duid duid, Set<ClientState> states, Duration wait) {
+        Objects.requireNonNull(duid, "duid");
+        Objects.requireNonNull(states, "states");
+        Objects.requireNonNull(wait, "wait");
+        if (states.isEmpty()) {
+            throw new IllegalArgumentException("states must name at least one client state to wait for");
+        }
+        for (ClientState s : states) {
+            Objects.requireNonNull(s, "states must not contain null");
+        }
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException("wait must not be negative: " + wait);
+        }
+        long cap = Long.MAX_VALUE / 2;
+        return wait.compareTo(Duration.ofNanos(cap)) >= 0 ? cap : wait.toNanos();
+    }
 
     /** @return the client whose device holds {@code address}, or empty */
     Optional<ClientView> clientByAddress(Inet6Address address);

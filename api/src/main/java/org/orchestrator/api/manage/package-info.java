@@ -2,7 +2,7 @@
  * Manage contracts of the Orchestrator platform. See {@code docs/architecture.md}.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.orchestrator.api.manage;
 
 import org.osgi.annotation.bundle.Export;

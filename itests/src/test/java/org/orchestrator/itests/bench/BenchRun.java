@@ -503,8 +503,9 @@ public final class BenchRun implements AutoCloseable {
     }
 
     /**
-     * The device's own instance address, asked directly: {@code GET /clients/{duid}} for the
-     * instance id, then {@code GET /instances/{id}} for its address (empty until it is attached).
+     * The device's own instance address, asked directly: {@code GET /clients/{duid}}, whose answer
+     * names the instance and, once it is attached, its address ({@code instanceAddress}); only when
+     * it names no address (FAILED, or a REST API without the field), {@code GET /instances/{id}}.
      */
     private Optional<String> directAddress(Probe p) {
         return lookUp(p, true);
@@ -528,6 +529,10 @@ public final class BenchRun implements AutoCloseable {
                 return Optional.empty();
             }
             p.instanceId = id;
+            String address = text(c, "instanceAddress");
+            if (address != null) {
+                return Optional.of(address);
+            }
         }
         long t0 = System.nanoTime();
         JsonNode i = restGet("/instances/" + p.instanceId, true);

@@ -116,9 +116,9 @@ public final class Report {
             + "`LEASE_ADDED` (dnsmasq script, hook, plug-in, store commit); *queue* = → `PROVISIONING`; *provision* = → "
             + "`PROVISIONED` (docker create+start); *attach* = → `ATTACHED` (veth, address, nftables); *pin* = → `PINNED`; "
             + "*ready* = → `READY`; *first HTTP* = `READY` → the device's first successful request (negative when the "
-            + "instance answered before READY was stored; includes the harness's look-up of the instance address, every "
-            + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms one at a time and " + BenchRun.SHARED_POLL_MILLIS
-            + " ms in the burst, and the successful curl).\n\n");
+            + "instance answered before READY was stored; includes the harness's look-up of the instance address — one at a "
+            + "time the waiting `GET /clients/{duid}` that answers at READY with the address, in the burst a shared poll every "
+            + BenchRun.SHARED_POLL_MILLIS + " ms — and the successful curl).\n\n");
         md.append("| phase | one at a time p50 | p95 | burst p50 | p95 |\n|---|---:|---:|---:|---:|\n");
         String[][] phases = {{"hook", null, "lease"}, {"queue", "lease", "provisioning"}, {"provision", "provisioning", "provisioned"},
             {"attach", "provisioned", "attached"}, {"pin", "attached", "pinned"}, {"ready", "pinned", "ready"}, {"first HTTP", "ready", null}};
@@ -155,9 +155,10 @@ public final class Report {
 
         String harness = "One device at a time (pool off and on), the harness reads the lease file every "
             + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms, then asks once for the device's client, waiting in the REST API until it "
-            + "is READY (`GET /clients/{duid}?state=READY&state=FAILED&wait=" + BenchRun.CLIENT_WAIT_SECONDS + "`, looked at in "
-            + "process every 5 ms; repeated every " + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms only while the client does "
-            + "not exist yet), then its instance (`GET /instances/{id}`), then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
+            + "is READY (`GET /clients/{duid}?state=READY&state=FAILED&wait=" + BenchRun.CLIENT_WAIT_SECONDS + "`, which core "
+            + "wakes when it stores a change of the client; repeated every " + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms only while "
+            + "the client does not exist yet), whose answer names the instance's address (`instanceAddress`; only without it "
+            + "`GET /instances/{id}` as well), then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
             + " ms; in the burst one shared `GET /instances` every " + BenchRun.SHARED_POLL_MILLIS + " ms, which each device's "
             + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most every " + BenchRun.BURST_DIRECT_MILLIS / 1000 + " s), curl every "
             + BenchRun.BURST.curlMillis() + " ms. The time of the first HTTP answer is taken inside the device's namespace right "

@@ -1,5 +1,6 @@
 package org.orchestrator.webconsole.rest;
 
+import java.net.Inet6Address;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
@@ -23,7 +24,9 @@ import org.orchestrator.api.lease.Duid;
 import org.orchestrator.api.lease.Identifiers;
 import org.orchestrator.api.manage.ClientState;
 import org.orchestrator.api.manage.ClientView;
+import org.orchestrator.api.manage.InstanceView;
 import org.orchestrator.api.manage.Orchestrator;
+import org.orchestrator.api.provider.InstanceState;
 import org.orchestrator.webconsole.ApiError;
 import org.orchestrator.webconsole.Operations;
 import org.orchestrator.webconsole.Views;
@@ -32,6 +35,9 @@ import org.orchestrator.webconsole.Views;
  * Clients: devices known by their DUID. {@code GET clients/{duid}?state=READY&state=FAILED&wait=30}
  * answers once the client is in one of the states, or after {@code wait} seconds with what it is
  * then: a script (or a portal page) waiting for a device's instance asks once instead of polling.
+ * The waiting is core's {@link Orchestrator#awaitClient}, which wakes when the client changes. One
+ * client's answer also carries its instance's address ({@code instanceAddress}), so that the
+ * script learns where its instance is without a second request.
  */
 @Path("clients")
 @Produces(MediaType.APPLICATION_JSON)
@@ -40,8 +46,6 @@ public final class ClientsResource {
 
     /** Requests waiting at once; each holds a request thread. More get 429. */
     static final int MAX_WAITING = 64;
-    /** How often a waiting request looks at the client (in process: a store read, no HTTP). */
-    static final long LOOK_MILLIS = 5;
 
     private final Supplier<Orchestrator> orchestrator;
     private final Duration maxWait;
@@ -65,31 +69,39 @@ public final class ClientsResource {
         Duid id = Operations.duid(duid);
         Set<ClientState> wanted = states(states);
         long waitMillis = waitMillis(wait);
-        Optional<ClientView> client = orchestrator.get().client(id);
+        Orchestrator o = orchestrator.get();
+        Optional<ClientView> client = o.client(id);
         if (!wanted.isEmpty() && waitMillis > 0 && !in(client, wanted)) {
-            client = await(id, wanted, waitMillis);
+            client = await(o, id, wanted, waitMillis);
         }
-        return client.map(Views::client).orElseThrow(() -> ApiError.notFound("no client " + id));
+        ClientView c = client.orElseThrow(() -> ApiError.notFound("no client " + id));
+        return Views.client(c, instanceAddress(o, c));
     }
 
-    private Optional<ClientView> await(Duid id, Set<ClientState> wanted, long waitMillis) {
+    private Optional<ClientView> await(Orchestrator o, Duid id, Set<ClientState> wanted, long waitMillis) {
         if (!waiting.tryAcquire()) {
             throw new ApiError(429, "already " + MAX_WAITING + " requests waiting for clients; ask again later or without wait");
         }
         try {
-            long deadline = System.nanoTime() + waitMillis * 1_000_000;
-            Optional<ClientView> client;
-            do {
-                Thread.sleep(LOOK_MILLIS);
-                client = orchestrator.get().client(id);
-            } while (!in(client, wanted) && System.nanoTime() - deadline < 0);
-            return client;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return orchestrator.get().client(id);
+            return o.awaitClient(id, wanted, Duration.ofMillis(waitMillis));
         } finally {
             waiting.release();
         }
+    }
+
+    /**
+     * The address of the client's instance while it has a live one that is attached; {@code null}
+     * without an instance, before its attachment, while the client is being released (the
+     * attachment may already be gone) and when the instance is dead or removed.
+     */
+    private static Inet6Address instanceAddress(Orchestrator o, ClientView c) {
+        if (c.instanceId() == null || c.state() == ClientState.RELEASING || c.state() == ClientState.GONE) {
+            return null;
+        }
+        return o.instance(c.instanceId())
+            .filter(i -> c.duid().equals(i.client()) && i.state() != InstanceState.DEAD && i.state() != InstanceState.REMOVED)
+            .map(InstanceView::address)
+            .orElse(null);
     }
 
     private static boolean in(Optional<ClientView> client, Set<ClientState> wanted) {

@@ -968,8 +968,12 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         return "i-" + Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
     }
 
+    /** Stored client changes so far, guarded by {@link #stateMonitor}; see {@link #awaitClient}. */
+    private long stateChanges;
+
     private void notifyState() {
         synchronized (stateMonitor) {
+            stateChanges++;
             stateMonitor.notifyAll();
         }
     }
@@ -1268,21 +1272,44 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return awaitClient(duid, targets, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))
+            .orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown client " + duid));
+    }
+
+    /**
+     * Wakes on {@link #notifyState} (every stored state change) instead of polling, and reads the
+     * client from the store after each wake. The change counter closes the gap between a read and
+     * the wait: a change committed after the read is seen as a new count, not waited for. The wait
+     * is still bounded by {@link #AWAIT_SAFETY_MILLIS}, for changes stored without a notification
+     * (a lease event creating or updating a client).
+     */
+    @Override
+    public Optional<ClientView> awaitClient(Duid duid, Set<ClientState> states, Duration wait) {
+        long deadline = System.nanoTime() + Orchestrator.checkAwait(duid, states, wait);
         while (true) {
-            ClientView v = client(duid).orElseThrow(() -> new OrchestratorException(Reason.NOT_FOUND, "unknown client " + duid));
+            long seen;
+            synchronized (stateMonitor) {
+                seen = stateChanges;
+            }
+            Optional<ClientView> client = client(duid);
             long left = deadline - System.nanoTime();
-            if (targets.contains(v.state()) || left <= 0 || Thread.currentThread().isInterrupted()) {
-                return v;
+            if (client.isPresent() && states.contains(client.get().state()) || left <= 0 || Thread.currentThread().isInterrupted()) {
+                return client;
             }
             synchronized (stateMonitor) {
-                try {
-                    stateMonitor.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 200)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                if (stateChanges == seen) {
+                    try {
+                        stateMonitor.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), AWAIT_SAFETY_MILLIS)));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }
         }
     }
+
+    /** Longest a waiter sleeps without a notification before it reads the client again. */
+    private static final long AWAIT_SAFETY_MILLIS = 200;
 
     @Override
     public ExportResult export(ExportRequest request) {
