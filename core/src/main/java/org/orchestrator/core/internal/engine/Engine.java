@@ -97,6 +97,11 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
     private final ScheduledThreadPoolExecutor scheduler;
     /** Full passes wait for per-client work on the pool, so they must not run on the pool themselves. */
     private final ThreadPoolExecutor passRunner;
+    /**
+     * Personalises claimed spares while the client's lane attaches them: at most one task per busy
+     * lane, so it never holds more threads than {@link Policy#concurrency()}.
+     */
+    private final ThreadPoolExecutor personaliser;
     private volatile long passRetryMillis = FIRST_PASS_RETRY.toMillis();
     private final SerialExecutor serial;
     private final WarmPool warmPool;
@@ -135,6 +140,8 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         this.passRunner = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4), threads("orchestrator-pass"),
             new ThreadPoolExecutor.DiscardPolicy());
         this.passRunner.allowCoreThreadTimeOut(true);
+        this.personaliser = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(),
+            threads("orchestrator-personalise"));
         this.serial = new SerialExecutor(pool);
         this.warmPool = new WarmPool(store, registry, metrics, clock, () -> this.policy, scheduler);
         registry.onChange(() -> schedulePass(Duration.ofMillis(200)));
@@ -225,6 +232,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         warmPool.close();
         scheduler.shutdownNow();
         passRunner.shutdownNow();
+        personaliser.shutdownNow();
         pool.shutdownNow();
         try {
             if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -552,12 +560,10 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 if (inst == null && !createInstance(providerName, networkName, provider)) {
                     return;
                 }
-                if (claimedSpare) {
-                    personalise(provider, providerName);
-                }
+                Attachment early = claimedSpare ? personaliseWhileAttaching(provider, providerName, attacher) : null;
                 boolean fresh = ensureRunning(provider);
                 operation = "attach";
-                Attachment attachment = ensureAttached(provider, attacher, fresh);
+                Attachment attachment = early != null && !fresh ? early : ensureAttached(provider, attacher, fresh);
                 operation = "pin";
                 ensurePinned(fresh || attachment != null);
                 operation = "provision";
@@ -596,32 +602,87 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
         }
 
         /**
-         * Writes the client's identity into the spare it claimed. When that fails the spare is
-         * destroyed and the instance is provisioned afresh under the same id (a pool miss).
+         * Writes the client's identity into the spare it claimed ({@link PoolingProvider#personalise},
+         * on {@link #personaliser}) while this lane attaches the spare with the device as its peer: both
+         * are on the device's way to its instance and neither needs the other. When personalising fails
+         * the spare is destroyed and the instance provisioned afresh under the same id (a pool miss); the
+         * attachment made meanwhile is then made again for the new instance.
+         *
+         * @return the attachment made, or null when none was (no network, or personalising failed)
          */
-        private void personalise(VirtualizationProvider provider, String providerName) {
+        private Attachment personaliseWhileAttaching(VirtualizationProvider provider, String providerName,
+                                                     NetworkAttacher attacher) {
             claimedSpare = false;
-            try {
-                long t0 = System.nanoTime();
-                known = ((PoolingProvider) provider).personalise(spec());
-                metrics.provisioned(providerName, Duration.ofNanos(System.nanoTime() - t0), true);
-                appendEvent("PERSONALISED", "spare " + inst.id() + " personalised for " + duid);
-            } catch (RuntimeException e) {
-                LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
-                    e.getMessage());
-                claimedNotReady.remove(inst.id());
-                warmPool.settled(inst.id());
-                metrics.poolClaim(false);
+            InstanceSpec spec = spec();
+            long[] took = new long[1];
+            CompletableFuture<Instance> personalised = new CompletableFuture<>();
+            Runnable personalise = () -> {
                 try {
-                    provider.destroy(inst.id());
-                } catch (RuntimeException destroyFailed) {
-                    LOG.debug("spare {} not destroyed: {}", inst.id(), destroyFailed.getMessage());
+                    long t0 = System.nanoTime();
+                    Instance made = ((PoolingProvider) provider).personalise(spec);
+                    took[0] = System.nanoTime() - t0; // read after get(): the future publishes it
+                    personalised.complete(made);
+                } catch (RuntimeException | LinkageError e) {
+                    personalised.completeExceptionally(e);
                 }
-                known = null;
-                createdNow = false;
-                updateInstance(inst.withProviderState(null, null), "POOL_FALLBACK", "spare " + inst.id()
-                    + " could not be personalised (" + e.getMessage() + "); provisioning instead");
+            };
+            if (attacher == null) {
+                personalise.run();
+            } else {
+                try {
+                    personaliser.execute(personalise);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    personalise.run(); // closing: do it here
+                }
             }
+            Attachment attached = null;
+            RuntimeException attachFailed = null;
+            if (attacher != null) {
+                operation = "attach";
+                try {
+                    attached = ensureAttached(provider, attacher, false);
+                } catch (RuntimeException e) {
+                    attachFailed = e;
+                }
+                operation = "provision";
+            }
+            Instance done;
+            try {
+                done = personalised.get(PERSONALISE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                personaliseFailed(provider, e.getCause() == null ? e : e.getCause());
+                return null;
+            } catch (TimeoutException e) {
+                personaliseFailed(provider, new ProviderException("no answer within " + PERSONALISE_WAIT.toSeconds() + " s", true));
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while personalising " + inst.id(), e);
+            }
+            known = done;
+            metrics.provisioned(providerName, Duration.ofNanos(took[0]), true);
+            appendEvent("PERSONALISED", "spare " + inst.id() + " personalised for " + duid);
+            if (attachFailed != null) {
+                throw attachFailed;
+            }
+            return attached;
+        }
+
+        private void personaliseFailed(VirtualizationProvider provider, Throwable e) {
+            LOG.warn("claimed spare {} could not be personalised for {}, provisioning instead: {}", inst.id(), duid,
+                e.getMessage());
+            claimedNotReady.remove(inst.id());
+            warmPool.settled(inst.id());
+            metrics.poolClaim(false);
+            try {
+                provider.destroy(inst.id());
+            } catch (RuntimeException destroyFailed) {
+                LOG.debug("spare {} not destroyed: {}", inst.id(), destroyFailed.getMessage());
+            }
+            known = null;
+            createdNow = false;
+            updateInstance(inst.withProviderState(null, null), "POOL_FALLBACK", "spare " + inst.id()
+                + " could not be personalised (" + e.getMessage() + "); provisioning instead");
         }
 
         private boolean createInstance(String providerName, String networkName, VirtualizationProvider provider) {
@@ -1307,6 +1368,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             }
         }
     }
+
+    /** Longest a lane waits for a claimed spare's personalisation before it gives the spare up. */
+    private static final Duration PERSONALISE_WAIT = Duration.ofMinutes(2);
 
     /** Longest a waiter sleeps without a notification before it reads the client again. */
     private static final long AWAIT_SAFETY_MILLIS = 200;

@@ -409,4 +409,29 @@ class WarmPoolTest {
         assertThat(h.network.attachments().get(half).peer()).isNull();
         assertThat(h.store.transaction((StoreTx tx) -> tx.attachments(half))).hasSize(1);
     }
+
+    @Test
+    void aClaimedSpareIsAttachedWhileItIsPersonalised() {
+        start(Harness.fastPolicy().poolSize(1).poolRefillConcurrency(1).build(), true);
+        awaitReady(1);
+        String spare = spareIds().iterator().next();
+        pooling.holdPersonalise();
+        try {
+            h.send(LeaseEventType.ADDED, Harness.lease(1));
+            Harness.awaitTrue(() -> h.network.requests.stream()
+                    .anyMatch(r -> r.instanceId().equals(spare) && Harness.lease(1).address().equals(r.peer())),
+                "the spare bound to the device while its personalisation is still held");
+            assertThat(pooling.personalised()).as("not personalised yet").doesNotContainKey(spare);
+            assertThat(h.client(1).orElseThrow().state()).isNotEqualTo(ClientState.READY);
+        } finally {
+            pooling.releasePersonalise();
+        }
+        ClientView c = h.awaitState(1, ClientState.READY);
+        assertThat(c.instanceId()).isEqualTo(spare);
+        assertThat(pooling.personalised()).containsEntry(spare, Harness.duid(1));
+        assertThat(h.network.requests.stream().filter(r -> r.instanceId().equals(spare))).as("attached ahead, then bound once")
+            .hasSize(2);
+        assertThat(eventsOf(Harness.duid(1))).extracting(EventRecord::kind).contains("PERSONALISED", "ATTACHED")
+            .doesNotContain("PROVISIONED", "POOL_FALLBACK");
+    }
 }

@@ -26,6 +26,7 @@ public final class FakePoolingProvider implements VirtualizationProvider, Poolin
     private final List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
     public final AtomicInteger personaliseCalls = new AtomicInteger();
     private volatile boolean failPersonalise;
+    private volatile java.util.concurrent.CountDownLatch personaliseHold = new java.util.concurrent.CountDownLatch(0);
 
     public FakePoolingProvider(String name) {
         this.delegate = new FakeProvider(name);
@@ -33,6 +34,15 @@ public final class FakePoolingProvider implements VirtualizationProvider, Poolin
 
     public void failPersonalise(boolean fail) {
         failPersonalise = fail;
+    }
+
+    /** Makes personalise calls wait (at most 10 s) until {@link #releasePersonalise()}. */
+    public void holdPersonalise() {
+        personaliseHold = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    public void releasePersonalise() {
+        personaliseHold.countDown();
     }
 
     public Map<String, Duid> personalised() {
@@ -52,6 +62,14 @@ public final class FakePoolingProvider implements VirtualizationProvider, Poolin
     @Override
     public Instance personalise(InstanceSpec spec) {
         personaliseCalls.incrementAndGet();
+        try {
+            if (!personaliseHold.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new ProviderException("personalise held for 10 s by the test", true);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProviderException("interrupted while held", true);
+        }
         if (failPersonalise) {
             throw new ProviderException("personalise refused by the test", false);
         }
