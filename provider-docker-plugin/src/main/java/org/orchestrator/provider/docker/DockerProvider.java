@@ -22,9 +22,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -80,8 +79,18 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     private static final int MAX_LABEL_VALUE = 4096;
     private static final int LOCK_STRIPES = 64;
     private static final long OWN_ACTION_GRACE_MILLIS = 3000;
-    /** How long {@link #close()} lets queued renames finish. */
+    /** How long {@link #close()} lets a rename that has begun finish. */
     private static final long RENAME_DRAIN_MILLIS = 2000;
+    /**
+     * How long after {@code personalise} a spare is renamed. The device waits next for its network
+     * attach (ip and nft processes, and the daemon), and a rename sent at once ran in dockerd at
+     * that very moment: on a 2-core machine the attach's processes then took 2-4 times as long. A
+     * lease-to-ready takes well under a second, so after this delay the device is normally ready
+     * and the rename, which only {@code docker ps} shows, costs it nothing.
+     */
+    static final long RENAME_DELAY_MILLIS = 1500;
+    private static final String IN_PLACE = "in place";
+    private static final String THROUGH_ARCHIVE = "through the archive API";
 
     private final DockerSettings settings;
     private final DockerErrors errors;
@@ -96,8 +105,9 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     /** Checks processes in this host's {@code /proc}; {@code null} for a remote daemon. */
     private final ProcRootWriter localProcesses;
     /**
-     * The init process of each instance's container as last inspected (local daemons): lets
-     * {@link #networkNamespace} answer without asking the daemon, checked on every use.
+     * The init process of each instance's container as last inspected (local daemons), with the
+     * instance as it was then: lets {@link #networkNamespace} and {@link #personalise} go without
+     * asking the daemon, checked on every use.
      */
     private final ConcurrentMap<String, ContainerProcess> processes = new ConcurrentHashMap<>();
     /**
@@ -107,10 +117,16 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
      */
     private final ConcurrentMap<String, Long> imagesSeen = new ConcurrentHashMap<>();
     private static final long IMAGE_SEEN_NANOS = TimeUnit.SECONDS.toNanos(30);
-    /** Runs the cosmetic renames of personalised spares off the caller's thread, one at a time. */
-    private final ThreadPoolExecutor renamer;
+    /**
+     * Runs the cosmetic renames of personalised spares off the caller's thread, one at a time,
+     * {@link #RENAME_DELAY_MILLIS} after each personalise; drops those still waiting when closed.
+     */
+    private final ScheduledThreadPoolExecutor renamer;
     private final LongAdder writesInPlace = new LongAdder();
     private final LongAdder namespacesFromProc = new LongAdder();
+    private final LongAdder personalisedFromProc = new LongAdder();
+    private final LongAdder containerLookups = new LongAdder();
+    private final LongAdder renameFailures = new LongAdder();
     private final LongAdder writesThroughArchive = new LongAdder();
     private final AtomicBoolean fallbackReported = new AtomicBoolean();
 
@@ -129,11 +145,14 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         }
         this.localProcesses = settings.localDaemon() ? new ProcRootWriter(Path.of("/proc")) : null;
         this.rootWriter = settings.directWrite() ? localProcesses : null;
-        this.renamer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
+        this.renamer = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "orchestrator-docker-rename-" + settings.name());
             thread.setDaemon(true);
             return thread;
         });
+        renamer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        // The thread waits for queued renames, whatever their delay, and ends after 30 s without any.
+        renamer.setKeepAliveTime(30, TimeUnit.SECONDS);
         renamer.allowCoreThreadTimeOut(true);
     }
 
@@ -147,12 +166,32 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         return monitor.available();
     }
 
-    /** @return how many spares were personalised by writing into their root file system directly */
     /** @return how many network namespaces were answered from {@code /proc} without asking the daemon (tests) */
     long namespacesFromProc() {
         return namespacesFromProc.sum();
     }
 
+    /** @return how many spares were personalised without asking the daemon, their process remembered (tests) */
+    long personalisedFromProc() {
+        return personalisedFromProc.sum();
+    }
+
+    /** @return how many times one instance's container was inspected or listed on the daemon (tests) */
+    long containerLookups() {
+        return containerLookups.sum();
+    }
+
+    /** @return how many renames failed with a warning (tests) */
+    long renameFailures() {
+        return renameFailures.sum();
+    }
+
+    /** @return renames waiting for their delay or running (tests) */
+    int renamesPending() {
+        return renamer.getQueue().size() + renamer.getActiveCount();
+    }
+
+    /** @return how many spares were personalised by writing into their root file system directly */
     long writesInPlace() {
         return writesInPlace.sum();
     }
@@ -169,7 +208,12 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
 
     @Override
     public void close() {
+        int delayed = renamer.getQueue().size();
+        // drops the renames still waiting for their delay (cosmetic: docker ps keeps the old names)
         renamer.shutdown();
+        if (delayed > 0) {
+            LOG.debug("provider {} closes; {} delayed renames dropped", settings.name(), delayed);
+        }
         try {
             if (!renamer.awaitTermination(RENAME_DRAIN_MILLIS, TimeUnit.MILLISECONDS)) {
                 LOG.debug("provider {} closes with {} renames pending", settings.name(), renamer.getQueue().size());
@@ -279,8 +323,15 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
      * is refused or fails (a link or a missing directory in the image, no root privileges, a
      * user-namespaced daemon, a read-only root file system), and always for a remote daemon, they
      * are copied through the archive API ({@code PUT /containers/{id}/archive}), which has dockerd
-     * unpack a tar and takes about 100 ms. The rename is cosmetic and runs afterwards on the
-     * provider's own thread; the returned instance already carries the new name.
+     * unpack a tar and takes about 100 ms.
+     *
+     * <p>With a local daemon, a spare whose init process the provider remembers from its last
+     * inspection ({@link #provision}, {@link #networkNamespace}, an earlier personalise) and which
+     * {@code /proc} shows still to be that process (same start time, in a cgroup of the container) is
+     * taken as running and written in place without asking the daemon; otherwise the container is
+     * looked up and inspected first ({@link #locate}). The rename is cosmetic and runs
+     * {@link #RENAME_DELAY_MILLIS} later on the provider's own thread; the returned instance
+     * already carries the new name.
      */
     @Override
     public Instance personalise(InstanceSpec spec) {
@@ -296,26 +347,57 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         lock.lock();
         try {
             long t0 = System.nanoTime();
-            InspectContainerResponse r = locate(spec.instanceId(), action);
-            long t1 = System.nanoTime();
-            String status = r.getState() == null ? "" : lower(r.getState().getStatus());
-            if (!"running".equals(status)) {
-                throw new ProviderException("instance " + spec.instanceId() + " is " + status
-                    + ", not running; it cannot be personalised", false);
+            String via = null;
+            Instance before = null;
+            boolean remembered = false;
+            ContainerProcess known = rootWriter == null ? null : stillRunning(spec.instanceId());
+            if (known != null && known.instance() != null) {
+                String obstacle = writeInPlace(known.pid(), known.containerId(), known.startTime(),
+                    known.readOnlyRootFs(), files);
+                if (obstacle == null) {
+                    via = IN_PLACE;
+                } else if (localProcesses.isProcessOf(known.pid(), known.containerId(), known.startTime())) {
+                    reportFallback(spec.instanceId(), obstacle);
+                    via = writeThroughArchive(known.containerId(), files, action);
+                } else {
+                    // stopped or replaced meanwhile: the daemon says what it is now
+                    processes.remove(spec.instanceId(), known);
+                }
+                if (via != null) {
+                    remembered = true;
+                    before = known.instance();
+                    containers.put(spec.instanceId(), known.containerId());
+                    personalisedFromProc.increment();
+                }
             }
-            rememberProcess(spec.instanceId(), r);
-            String via = writeIdentity(r, spec.instanceId(), files, action);
+            long t1 = t0;
+            if (via == null) {
+                InspectContainerResponse r = locate(spec.instanceId(), action);
+                t1 = System.nanoTime();
+                String status = r.getState() == null ? "" : lower(r.getState().getStatus());
+                if (!"running".equals(status)) {
+                    throw new ProviderException("instance " + spec.instanceId() + " is " + status
+                        + ", not running; it cannot be personalised", false);
+                }
+                before = instanceOf(r);
+                rememberProcess(spec.instanceId(), r);
+                via = writeIdentity(r, spec.instanceId(), files, action);
+            }
             long t2 = System.nanoTime();
-            boolean rename = !newName.equals(stripSlash(r.getName()));
+            boolean rename = !newName.equals(before.name());
             if (rename) {
-                renameLater(r.getId(), spec.instanceId(), newName);
+                renameLater(before.providerRef(), spec.instanceId(), newName);
             }
-            Instance instance = instanceOf(r, newName);
+            Instance instance = new Instance(before.id(), before.provider(), before.providerRef(), newName,
+                before.client(), before.image(), InstanceState.RUNNING, before.createdAt(), before.labels());
+            // the next personalise of this instance (a retry) needs no second rename
+            processes.computeIfPresent(spec.instanceId(), (id, p) -> p.containerId().equals(instance.providerRef())
+                ? p.with(instance) : p);
             long t3 = System.nanoTime();
             LOG.info("provider {} personalised spare {} for client {} as container {} ({}) in {} ms"
                 + " (find {}, write {} {}, rename {})", name(), spec.instanceId(), spec.client(), newName,
-                shortId(r.getId()), tenths(t0, t3), tenths(t0, t1), tenths(t1, t2), via,
-                rename ? "queued" : "not needed");
+                shortId(instance.providerRef()), tenths(t0, t3), remembered ? "skipped (process remembered)"
+                : tenths(t0, t1), tenths(t1, t2), via, rename ? "in " + RENAME_DELAY_MILLIS + " ms" : "not needed");
             return instance;
         } finally {
             lock.unlock();
@@ -330,6 +412,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         String known = containers.get(instanceId);
         if (known != null) {
             try {
+                containerLookups.increment();
                 InspectContainerResponse r = docker.inspectContainerCmd(known).exec();
                 Map<String, String> labels = r.getConfig() == null ? null : r.getConfig().getLabels();
                 // A stopped container may have a running sibling; find() prefers that one.
@@ -351,51 +434,70 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         return inspectContainer(c.getId(), action);
     }
 
-    /** @return how the files were written: {@code "in place"} or {@code "through the archive API"} */
+    /** @return how the files were written: {@link #IN_PLACE} or {@link #THROUGH_ARCHIVE} */
     private String writeIdentity(InspectContainerResponse r, String instanceId, Map<String, String> files,
                                  String action) {
         if (rootWriter != null) {
-            String obstacle;
             Long pid = r.getState().getPidLong();
-            if (r.getHostConfig() != null && Boolean.TRUE.equals(r.getHostConfig().getReadonlyRootfs())) {
-                obstacle = "its root file system is read-only";
-            } else if (pid == null || pid <= 0) {
-                obstacle = "the daemon reports no process id";
-            } else {
-                try {
-                    rootWriter.write(pid, r.getId(), files);
-                    writesInPlace.increment();
-                    return "in place";
-                } catch (ProcRootWriter.Refused e) {
-                    obstacle = e.getMessage();
-                } catch (IOException | RuntimeException e) {
-                    obstacle = e.toString();
-                }
+            String obstacle = writeInPlace(pid == null ? 0 : pid, r.getId(), -1, readOnlyRootFs(r), files);
+            if (obstacle == null) {
+                return IN_PLACE;
             }
-            // Once at INFO, so that a provider that can never write in place (e.g. not root) is noticed.
-            if (fallbackReported.compareAndSet(false, true)) {
-                LOG.info("provider {} writes the identity files of instance {} through the archive API, not in place:"
-                    + " {}; further such fallbacks are logged at DEBUG", name(), instanceId, obstacle);
-            } else {
-                LOG.debug("provider {} writes the identity files of instance {} through the archive API, not in place: {}",
-                    name(), instanceId, obstacle);
-            }
+            reportFallback(instanceId, obstacle);
         }
+        return writeThroughArchive(r.getId(), files, action);
+    }
+
+    /**
+     * @param startTime the start time the process must still have; -1 = any
+     * @return {@code null} when written in place, else why not
+     */
+    private String writeInPlace(long pid, String containerId, long startTime, boolean readOnlyRootFs,
+                                Map<String, String> files) {
+        if (readOnlyRootFs) {
+            return "its root file system is read-only";
+        }
+        if (pid <= 0) {
+            return "the daemon reports no process id";
+        }
+        try {
+            rootWriter.write(pid, containerId, startTime, files);
+            writesInPlace.increment();
+            return null;
+        } catch (ProcRootWriter.Refused e) {
+            return e.getMessage();
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    private void reportFallback(String instanceId, String obstacle) {
+        // Once at INFO, so that a provider that can never write in place (e.g. not root) is noticed.
+        if (fallbackReported.compareAndSet(false, true)) {
+            LOG.info("provider {} writes the identity files of instance {} through the archive API, not in place:"
+                + " {}; further such fallbacks are logged at DEBUG", name(), instanceId, obstacle);
+        } else {
+            LOG.debug("provider {} writes the identity files of instance {} through the archive API, not in place: {}",
+                name(), instanceId, obstacle);
+        }
+    }
+
+    private String writeThroughArchive(String containerId, Map<String, String> files, String action) {
         byte[] tar = IdentityArchive.tar(files, Instant.now().getEpochSecond());
         try (InputStream in = new ByteArrayInputStream(tar)) {
-            docker.copyArchiveToContainerCmd(r.getId()).withRemotePath("/").withTarInputStream(in).exec();
+            docker.copyArchiveToContainerCmd(containerId).withRemotePath("/").withTarInputStream(in).exec();
         } catch (IOException e) {
             throw new ProviderException("could not " + action + ": " + e.getMessage(), true, e);
         } catch (RuntimeException e) {
             throw errors.translate(action, e);
         }
         writesThroughArchive.increment();
-        return "through the archive API";
+        return THROUGH_ARCHIVE;
     }
 
     private void renameLater(String containerId, String instanceId, String newName) {
         try {
-            renamer.execute(() -> rename(containerId, instanceId, newName));
+            renamer.schedule(() -> rename(containerId, instanceId, newName), RENAME_DELAY_MILLIS, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             LOG.debug("provider {} is closing; container {} of instance {} is not renamed to {}", name(),
                 shortId(containerId), instanceId, newName);
@@ -403,6 +505,11 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     private void rename(String containerId, String instanceId, String newName) {
+        if (!containerId.equals(containers.get(instanceId))) {
+            LOG.debug("container {} is no longer instance {}'s (destroyed or replaced); not renamed to {}",
+                shortId(containerId), instanceId, newName);
+            return;
+        }
         long t0 = System.nanoTime();
         try {
             docker.renameContainerCmd(containerId).withName(newName).exec();
@@ -411,11 +518,16 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         } catch (NotFoundException e) {
             LOG.debug("container {} of instance {} is gone; not renamed to {}", shortId(containerId), instanceId,
                 newName);
+        } catch (ConflictException e) {
+            // the name is held by another container, or this one is being removed: nothing to fix for a cosmetic name
+            LOG.debug("container {} of instance {} not renamed to {}: {}", shortId(containerId), instanceId, newName,
+                DockerErrors.daemonMessage(e));
         } catch (RuntimeException e) {
             ProviderException failure = errors.translate("rename container " + shortId(containerId) + " to " + newName, e);
             if (failure.getMessage().contains("same name")) {
                 LOG.debug("container {} of instance {} is named {} already", shortId(containerId), instanceId, newName);
             } else {
+                renameFailures.increment();
                 LOG.warn("provider {} could not rename the container of instance {}; only docker ps shows it: {}",
                     name(), instanceId, failure.getMessage());
             }
@@ -518,13 +630,10 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
      */
     @Override
     public NetnsHandle networkNamespace(String instanceId) {
-        ContainerProcess known = processes.get(instanceId);
-        if (known != null && localProcesses != null) {
-            if (localProcesses.isProcessOf(known.pid(), known.containerId(), known.startTime())) {
-                namespacesFromProc.increment();
-                return NetnsHandle.ofPid(known.pid());
-            }
-            processes.remove(instanceId, known);
+        ContainerProcess known = stillRunning(instanceId);
+        if (known != null) {
+            namespacesFromProc.increment();
+            return NetnsHandle.ofPid(known.pid());
         }
         String action = "find the network namespace of instance " + instanceId;
         InspectContainerResponse inspect = locate(instanceId, action);
@@ -538,6 +647,23 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         return NetnsHandle.ofPid(pid);
     }
 
+    /**
+     * @return the remembered init process of the instance's container when {@code /proc} shows it is
+     * still that process (same start time, in a cgroup of the container), else {@code null} (a
+     * remote daemon, nothing remembered, or the container stopped, restarted or was replaced)
+     */
+    private ContainerProcess stillRunning(String instanceId) {
+        ContainerProcess known = processes.get(instanceId);
+        if (known == null || localProcesses == null) {
+            return null;
+        }
+        if (localProcesses.isProcessOf(known.pid(), known.containerId(), known.startTime())) {
+            return known;
+        }
+        processes.remove(instanceId, known);
+        return null;
+    }
+
     /** Remembers the init process of a running container, as this host's {@code /proc} shows it. */
     private void rememberProcess(String instanceId, InspectContainerResponse r) {
         if (localProcesses == null) {
@@ -549,12 +675,22 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         if (started < 0) {
             processes.remove(instanceId);
         } else {
-            processes.put(instanceId, new ContainerProcess(r.getId(), pid, started));
+            processes.put(instanceId, new ContainerProcess(r.getId(), pid, started, readOnlyRootFs(r),
+                instanceFrom(r, stripSlash(r.getName())).orElse(null)));
         }
     }
 
-    /** A container's init process: its pid and start time (clock ticks after boot). */
-    private record ContainerProcess(String containerId, long pid, long startTime) {
+    /**
+     * A container's init process: its pid and start time (clock ticks after boot), whether the
+     * container's root file system is read-only, and the instance as inspected then ({@code null}
+     * when its labels are not valid).
+     */
+    private record ContainerProcess(String containerId, long pid, long startTime, boolean readOnlyRootFs,
+                                    Instance instance) {
+
+        ContainerProcess with(Instance now) {
+            return new ContainerProcess(containerId, pid, startTime, readOnlyRootFs, now);
+        }
     }
 
     @Override
@@ -828,6 +964,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     private InspectContainerResponse inspectContainer(String containerId, String action) {
+        containerLookups.increment();
         try {
             return docker.inspectContainerCmd(containerId).exec();
         } catch (NotFoundException e) {
@@ -840,6 +977,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
 
     private List<Container> owned(String instanceId, String action) {
         Identifiers.name(instanceId);
+        containerLookups.increment();
         try {
             return docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.PROVIDER, name(), Labels.INSTANCE, instanceId))
@@ -876,10 +1014,11 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
     }
 
     private Instance instanceOf(InspectContainerResponse r) {
-        return instanceOf(r, stripSlash(r.getName()));
+        return instanceFrom(r, stripSlash(r.getName())).orElseThrow(
+            () -> new ProviderException("container " + shortId(r.getId()) + " lacks the orchestrator's labels", false));
     }
 
-    private Instance instanceOf(InspectContainerResponse r, String containerName) {
+    private Optional<Instance> instanceFrom(InspectContainerResponse r, String containerName) {
         Map<String, String> labels = r.getConfig() == null || r.getConfig().getLabels() == null
             ? Map.of() : r.getConfig().getLabels();
         Instant created;
@@ -890,8 +1029,7 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
         }
         String image = r.getConfig() == null ? null : r.getConfig().getImage();
         String status = r.getState() == null ? null : r.getState().getStatus();
-        return instance(labels, r.getId(), containerName, image, status, created).orElseThrow(
-            () -> new ProviderException("container " + shortId(r.getId()) + " lacks the orchestrator's labels", false));
+        return instance(labels, r.getId(), containerName, image, status, created);
     }
 
     private Optional<Instance> instance(Map<String, String> labels, String containerId, String containerName,
@@ -908,6 +1046,10 @@ public final class DockerProvider implements VirtualizationProvider, PoolingProv
                 shortId(containerId), e.getMessage());
             return Optional.empty();
         }
+    }
+
+    private static boolean readOnlyRootFs(InspectContainerResponse r) {
+        return r.getHostConfig() != null && Boolean.TRUE.equals(r.getHostConfig().getReadonlyRootfs());
     }
 
     /** Maps Docker's container status to the platform's states. */

@@ -130,12 +130,26 @@ final class ProcRootWriter {
      * @throws IOException when a system call failed (e.g. a read-only file system)
      */
     void write(long pid, String containerId, Map<String, String> files) throws IOException {
+        write(pid, containerId, -1, files);
+    }
+
+    /**
+     * Like {@link #write(long, String, Map)}, for a process known from earlier: it must still have
+     * started at {@code startTime}.
+     *
+     * @param startTime the process's start time as {@link #startTimeIfProcessOf} saw it; -1 = any
+     * @throws Refused also when process {@code pid} is not the one that started at {@code startTime}
+     */
+    void write(long pid, String containerId, long startTime, Map<String, String> files) throws IOException {
         Objects.requireNonNull(containerId, "containerId");
         if (pid <= 1) {
             throw new Refused("pid " + pid + " is not a container's process");
         }
         Path process = proc.resolve(Long.toString(pid));
         long started = startTime(process);
+        if (startTime >= 0 && started != startTime) {
+            throw new Refused("process " + pid + " is not the one that started at " + startTime + " any more");
+        }
         requireCgroup(process, containerId);
         requireIdentityMap(process.resolve("uid_map"));
         requireIdentityMap(process.resolve("gid_map"));

@@ -38,11 +38,13 @@ class DockerPersonaliseTest {
 
     private static final String NAME = "orch-dk-pers";
     private static final int SAMPLES = 12;
+    private static final int REMEMBERED_SAMPLES = 20;
     private static final Duration CMD = Duration.ofSeconds(20);
     private static final List<String> FILES = List.of("/www/index.html", "/www/duid", "/etc/orchestrator/client");
 
     private static DockerClient docker;
 
+    private DockerSettings settings;
     private DockerProvider provider;
     private DockerProvider archiveOnly;
     private Path escape;
@@ -66,8 +68,7 @@ class DockerPersonaliseTest {
 
     @BeforeEach
     void providers() throws IOException {
-        DockerSettings settings = DockerSettings.defaults(NAME, DockerSettings.DEFAULT_HOST)
-            .withStopTimeout(Duration.ofSeconds(1));
+        settings = DockerSettings.defaults(NAME, DockerSettings.DEFAULT_HOST).withStopTimeout(Duration.ofSeconds(1));
         provider = new DockerProvider(settings, () -> null);
         archiveOnly = new DockerProvider(settings.withDirectWrite(false), () -> null);
         escape = Files.createDirectory(Path.of("/tmp/orch-dk-escape-" + UUID.randomUUID()));
@@ -132,7 +133,7 @@ class DockerPersonaliseTest {
         assertThat(TestSupport.eventually(Duration.ofSeconds(10), () -> Procs.run(CMD, curl).exit() == 0)).isTrue();
         assertThat(Procs.ok(CMD, curl).out()).contains("<code id=duid>" + client.value() + "</code>");
 
-        // the rename happens off the caller's thread, soon
+        // the rename happens off the caller's thread, a moment later
         assertThat(TestSupport.eventually(Duration.ofSeconds(10),
             () -> docker.inspectContainerCmd(b.providerRef()).exec().getName().equals("/" + b.name()))).isTrue();
     }
@@ -227,32 +228,202 @@ class DockerPersonaliseTest {
     }
 
     @Test
+    void aRememberedRunningSpareIsPersonalisedWithoutAskingTheDaemon() throws Exception {
+        Duid client = TestSupport.duid(44);
+        String id = TestSupport.newId("mem");
+        Instance spare = provider.provision(spare(id));
+        long lookups = provider.containerLookups();
+
+        Instance got = provider.personalise(claim(id, client));
+        assertThat(provider.containerLookups()).as("inspect or list calls").isEqualTo(lookups);
+        assertThat(provider.personalisedFromProc()).isEqualTo(1);
+        assertThat(provider.writesInPlace()).isEqualTo(1);
+        String tail = client.hex().substring(client.hex().length() - 12);
+        assertThat(got).isEqualTo(new Instance(id, NAME, spare.providerRef(), "orch-" + id + "." + tail, spare.client(),
+            TestSupport.IMAGE, InstanceState.RUNNING, spare.createdAt(), spare.labels()));
+        Map<String, String> expected = IdentityArchive.files(claim(id, client));
+        for (String file : FILES) {
+            assertThat(exec(spare.providerRef(), "cat", file)).isEqualTo(expected.get(file.substring(1)));
+        }
+        // what a provider that must inspect the container returns for the same call
+        try (DockerProvider stranger = new DockerProvider(settings, () -> null)) {
+            assertThat(stranger.personalise(claim(id, client))).isEqualTo(got);
+            assertThat(stranger.personalisedFromProc()).isZero();
+        }
+        // and the device's next step asks nothing either
+        assertThat(provider.networkNamespace(id).pid()).isPositive();
+        assertThat(provider.containerLookups()).isEqualTo(lookups);
+    }
+
+    @Test
+    void aSpareRestartedOrReplacedBehindOurBackIsLookedUpAgain() throws Exception {
+        Duid first = TestSupport.duid(45);
+        Duid second = TestSupport.duid(46);
+        String restarted = TestSupport.newId("rst");
+        String replaced = TestSupport.newId("rpl");
+        Instance a = provider.provision(spare(restarted));
+        Instance b = provider.provision(spare(replaced));
+        Procs.ok(CMD, "docker", "restart", "-t", "0", a.providerRef());
+        Procs.ok(CMD, "docker", "rm", "-f", b.providerRef());
+        String newRef;
+        try (DockerProvider other = new DockerProvider(settings, () -> null)) {
+            newRef = other.provision(spare(replaced)).providerRef();
+        }
+
+        long lookups = provider.containerLookups();
+        Instance ra = provider.personalise(claim(restarted, first));
+        Instance rb = provider.personalise(claim(replaced, second));
+        assertThat(provider.containerLookups()).isGreaterThan(lookups);
+        assertThat(provider.personalisedFromProc()).isZero();
+        assertThat(provider.writesInPlace()).isEqualTo(2);
+        assertThat(ra.providerRef()).isEqualTo(a.providerRef());
+        assertThat(rb.providerRef()).isEqualTo(newRef).isNotEqualTo(b.providerRef());
+        assertThat(List.of(ra.state(), rb.state())).containsOnly(InstanceState.RUNNING);
+        assertThat(exec(a.providerRef(), "cat", "/www/duid")).isEqualTo(first.value() + "\n");
+        assertThat(exec(newRef, "cat", "/www/duid")).isEqualTo(second.value() + "\n");
+
+        // what was looked up is remembered: personalising again (a retry) asks the daemon nothing
+        lookups = provider.containerLookups();
+        assertThat(provider.personalise(claim(restarted, first))).isEqualTo(ra);
+        assertThat(provider.personalise(claim(replaced, second))).isEqualTo(rb);
+        assertThat(provider.containerLookups()).isEqualTo(lookups);
+        assertThat(provider.personalisedFromProc()).isEqualTo(2);
+    }
+
+    @Test
+    void aSpareStoppedBehindOurBackIsRefusedAndLookedUpOnceStartedAgain() throws Exception {
+        Duid client = TestSupport.duid(47);
+        String id = TestSupport.newId("sbb");
+        Instance spare = provider.provision(spare(id));
+        Procs.ok(CMD, "docker", "stop", "-t", "0", spare.providerRef());
+        assertThatThrownBy(() -> provider.personalise(claim(id, client))).isInstanceOf(ProviderException.class)
+            .hasMessageContaining("not running").matches(e -> !((ProviderException) e).isTransient());
+        assertThat(provider.writesInPlace() + provider.writesThroughArchive()).isZero();
+
+        Procs.ok(CMD, "docker", "start", spare.providerRef());
+        provider.personalise(claim(id, client));
+        assertThat(exec(spare.providerRef(), "cat", "/www/duid")).isEqualTo(client.value() + "\n");
+        long lookups = provider.containerLookups();
+        provider.personalise(claim(id, client));
+        assertThat(provider.containerLookups()).isEqualTo(lookups);
+        assertThat(provider.personalisedFromProc()).isEqualTo(1);
+    }
+
+    @Test
+    void theRenameWaitsForItsDelayAndThenHappens() throws Exception {
+        String id = TestSupport.newId("ren");
+        Instance spare = provider.provision(spare(id));
+        Instance got = provider.personalise(claim(id, TestSupport.duid(48)));
+        long returned = System.nanoTime();
+        assertThat(containerName(spare.providerRef())).isEqualTo("orch-" + id);
+        assertThat(provider.renamesPending()).isEqualTo(1);
+
+        assertThat(TestSupport.eventually(Duration.ofSeconds(10), () -> containerName(spare.providerRef())
+            .equals(got.name()))).isTrue();
+        long waitedMillis = (System.nanoTime() - returned) / 1_000_000;
+        assertThat(waitedMillis).isGreaterThanOrEqualTo(DockerProvider.RENAME_DELAY_MILLIS - 50);
+        assertThat(provider.renameFailures()).isZero();
+    }
+
+    @Test
+    void delayedRenamesOfChangedContainersAreNoErrorsAndCloseDropsPendingOnes() throws Exception {
+        String removed = TestSupport.newId("rmv");
+        String destroyed = TestSupport.newId("dst");
+        String renamed = TestSupport.newId("rnm");
+        String taken = TestSupport.newId("tkn");
+        for (String id : List.of(removed, destroyed, renamed, taken)) {
+            provider.provision(spare(id));
+        }
+        String renamedRef = provider.inspect(renamed).orElseThrow().providerRef();
+        String takenRef = provider.inspect(taken).orElseThrow().providerRef();
+        Instance r = provider.personalise(claim(removed, TestSupport.duid(49)));
+        provider.personalise(claim(destroyed, TestSupport.duid(50)));
+        Instance n = provider.personalise(claim(renamed, TestSupport.duid(51)));
+        Instance t = provider.personalise(claim(taken, TestSupport.duid(52)));
+        // before the renames run: one container removed and one destroyed, one renamed by someone
+        // else, and the name meant for the last one taken by another container
+        Procs.ok(CMD, "docker", "rm", "-f", r.providerRef());
+        provider.destroy(destroyed);
+        Procs.ok(CMD, "docker", "rename", renamedRef, "orch-dk-other-" + renamed);
+        Procs.ok(CMD, "docker", "create", "--name", t.name(), "--label", "test.owner=orch-dk", TestSupport.IMAGE);
+        try {
+            assertThat(provider.renamesPending()).isEqualTo(4);
+            assertThat(TestSupport.eventually(Duration.ofSeconds(10), () -> provider.renamesPending() == 0)).isTrue();
+            assertThat(provider.renameFailures()).isZero();
+            assertThat(containerName(renamedRef)).isEqualTo(n.name());
+            assertThat(containerName(takenRef)).isEqualTo("orch-" + taken);
+        } finally {
+            Procs.run(CMD, "docker", "rm", "-f", t.name());
+        }
+
+        // close does not wait for renames that are still waiting for their delay: it drops them
+        String late = TestSupport.newId("lat");
+        DockerProvider closing = new DockerProvider(settings, () -> null);
+        String lateRef;
+        long closeMillis;
+        try {
+            lateRef = closing.provision(spare(late)).providerRef();
+            closing.personalise(claim(late, TestSupport.duid(53)));
+        } finally {
+            long t0 = System.nanoTime();
+            closing.close();
+            closeMillis = (System.nanoTime() - t0) / 1_000_000;
+        }
+        assertThat(closeMillis).isLessThan(1000);
+        Thread.sleep(DockerProvider.RENAME_DELAY_MILLIS + 500);
+        assertThat(containerName(lateRef)).isEqualTo("orch-" + late);
+    }
+
+    @Test
     void personaliseLatencyInPlaceAndThroughTheArchiveApi() {
-        // Alternate the two ways, so that both see the same load on a shared machine.
+        List<List<Long>> micros = personaliseAlternately(SAMPLES, 100, archiveOnly, provider);
+        assertThat(archiveOnly.writesThroughArchive()).isEqualTo(SAMPLES);
+        assertThat(provider.writesInPlace()).isEqualTo(SAMPLES);
+        double archiveMedian = report("through the archive API", micros.get(0));
+        double inPlaceMedian = report("in place", micros.get(1));
+        assertThat(inPlaceMedian).isLessThan(archiveMedian);
+    }
+
+    @Test
+    void personaliseLatencyOfRememberedAndUnknownSpares() {
+        // provider made the spares and remembers their init processes; stranger (same name, fresh)
+        // knows none of them and must ask the daemon first
+        try (DockerProvider stranger = new DockerProvider(settings, () -> null)) {
+            List<List<Long>> micros = personaliseAlternately(REMEMBERED_SAMPLES, 200, provider, stranger);
+            assertThat(provider.writesInPlace()).isEqualTo(REMEMBERED_SAMPLES);
+            assertThat(stranger.writesInPlace()).isEqualTo(REMEMBERED_SAMPLES);
+            report("in place, process remembered", micros.get(0));
+            report("in place, container looked up", micros.get(1));
+        }
+    }
+
+    /**
+     * Has {@link #provider} make {@code 2 * samples} spares, then personalises them alternately
+     * with {@code first} and {@code second}, so that both see the same load on a shared machine,
+     * for the clients {@code duid(firstClient + i)}; checks what each spare then holds.
+     *
+     * @return the times in microseconds of {@code first}, then of {@code second}
+     */
+    private List<List<Long>> personaliseAlternately(int samples, int firstClient, DockerProvider first,
+                                                    DockerProvider second) {
         List<String> spares = new ArrayList<>();
-        for (int i = 0; i < 2 * SAMPLES; i++) {
+        for (int i = 0; i < 2 * samples; i++) {
             String id = TestSupport.newId("lat");
             provider.provision(spare(id));
             spares.add(id);
         }
-        List<Long> archive = new ArrayList<>();
-        List<Long> inPlace = new ArrayList<>();
-        for (int i = 0; i < 2 * SAMPLES; i++) {
-            boolean viaArchive = i % 2 == 0;
-            InstanceSpec spec = claim(spares.get(i), TestSupport.duid(100 + i));
+        List<List<Long>> micros = List.of(new ArrayList<>(), new ArrayList<>());
+        for (int i = 0; i < 2 * samples; i++) {
+            InstanceSpec spec = claim(spares.get(i), TestSupport.duid(firstClient + i));
             long t0 = System.nanoTime();
-            (viaArchive ? archiveOnly : provider).personalise(spec);
-            (viaArchive ? archive : inPlace).add((System.nanoTime() - t0) / 1000);
+            (i % 2 == 0 ? first : second).personalise(spec);
+            micros.get(i % 2).add((System.nanoTime() - t0) / 1000);
         }
-        for (int i = 0; i < 2 * SAMPLES; i++) {
+        for (int i = 0; i < 2 * samples; i++) {
             String container = provider.inspect(spares.get(i)).orElseThrow().providerRef();
-            assertThat(exec(container, "cat", "/www/duid")).isEqualTo(TestSupport.duid(100 + i).value() + "\n");
+            assertThat(exec(container, "cat", "/www/duid")).isEqualTo(TestSupport.duid(firstClient + i).value() + "\n");
         }
-        assertThat(archiveOnly.writesThroughArchive()).isEqualTo(SAMPLES);
-        assertThat(provider.writesInPlace()).isEqualTo(SAMPLES);
-        double archiveMedian = report("through the archive API", archive);
-        double inPlaceMedian = report("in place", inPlace);
-        assertThat(inPlaceMedian).isLessThan(archiveMedian);
+        return micros;
     }
 
     /** @return the median in ms */
@@ -263,6 +434,10 @@ class DockerPersonaliseTest {
             sorted.size(), median, sorted.get(0) / 1000.0, sorted.get(sorted.size() - 1) / 1000.0,
             micros.stream().map(m -> String.format("%.1f", m / 1000.0)).toList());
         return median;
+    }
+
+    private static String containerName(String container) {
+        return docker.inspectContainerCmd(container).exec().getName().substring(1);
     }
 
     private static String stat(String container) {

@@ -147,6 +147,14 @@ class ProcRootWriterTest {
         writer.write(4242, ID, files());
         assertThat(root.resolve("www/duid")).hasContent("00:01");
 
+        // a process remembered from earlier must still have the start time it had then
+        writer.write(4242, ID, 987654L, files());
+        assertThatThrownBy(() -> writer.write(4242, ID, 987653L, files()))
+            .isInstanceOf(ProcRootWriter.Refused.class).hasMessageContaining("not the one that started at 987653");
+        assertThat(writer.isProcessOf(4242, ID, 987654L)).isTrue();
+        assertThat(writer.isProcessOf(4242, ID, 987653L)).isFalse();
+        assertThat(writer.isProcessOf(4242, ID.replace('c', 'd'), 987654L)).isFalse();
+
         assertThatThrownBy(() -> writer.write(4242, ID.replace('c', 'd'), files()))
             .isInstanceOf(ProcRootWriter.Refused.class).hasMessageContaining("not in a cgroup");
         assertThatThrownBy(() -> writer.write(4243, ID, files()))
