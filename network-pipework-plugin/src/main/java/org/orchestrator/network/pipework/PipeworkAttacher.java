@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.StringJoiner;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.regex.Matcher;
@@ -62,6 +63,8 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
      * pairs a detach may revoke; reinstalling a deleted table from the host's links).
      */
     private final Object isolationLock = new Object();
+    /** Runs the second command of a peer binding while the caller runs the first ({@link #bindPeer}). */
+    private final java.util.concurrent.ExecutorService sideCommands;
 
     /**
      * @param settings the network's configuration
@@ -78,6 +81,12 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         for (int i = 0; i < instanceLocks.length; i++) {
             instanceLocks[i] = new ReentrantLock();
         }
+        this.sideCommands = new java.util.concurrent.ThreadPoolExecutor(0, instanceLocks.length, 30,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), task -> {
+                    Thread thread = new Thread(task, "pipework-side-" + settings.network());
+                    thread.setDaemon(true);
+                    return thread;
+                });
     }
 
     /** Runs {@code work} holding the host lock shared and the instance's lock. */
@@ -135,6 +144,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         hostLock.writeLock().lock();
         try {
             dhcp.close();
+            sideCommands.shutdown();
             if (settings.isolation()) {
                 try {
                     isolation.remove();
@@ -349,16 +359,32 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     private Optional<Attachment> bindPeer(String id, InstanceRecord record, Inet6Address peer, Stopwatch clock) {
         String host = record.hostInterface();
         Inet6Address address = record.address();
+        LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
         Deque<Runnable> undo = new ArrayDeque<>();
         try {
+            // The element and the alias are independent: with isolation they run side by side (two
+            // processes that each cost several ms to start from a large JVM), the alias on a side thread.
+            CompletableFuture<CommandResult> aliasing = settings.isolation()
+                    ? aside(() -> runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode()))
+                    : CompletableFuture.completedFuture(runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode()));
+            RuntimeException notAllowed = null;
             if (settings.isolation()) {
                 Pair pair = new Pair(peer, address);
-                allow(pair);
-                undo.push(() -> revokePair(pair));
+                try {
+                    allow(pair);
+                    undo.push(() -> revokePair(pair));
+                } catch (RuntimeException e) {
+                    notAllowed = e;
+                }
                 clock.lap("isolation");
             }
-            LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
-            CommandResult aliased = runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode());
+            CommandResult aliased = await(aliasing, host);
+            if (aliased.ok()) {
+                undo.push(() -> runner.check("ip", "link", "set", "dev", host, "alias", alias.withPeer(null).encode()));
+            }
+            if (notAllowed != null) {
+                throw notAllowed;
+            }
             if (!aliased.ok()) {
                 if (!noSuchDevice(aliased)) {
                     throw CommandRunner.failure(aliased);
@@ -370,18 +396,41 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 clock.lap("gone");
                 return Optional.empty();
             }
-            undo.push(() -> runner.check("ip", "link", "set", "dev", host, "alias", alias.withPeer(null).encode()));
             clock.lap("alias");
             records.write(new InstanceRecord(id, host, record.netns(), address, peer));
             clock.lap("record");
             LOG.info("instance {} on network {} ({} via {}): bound peer {} in {} ms ({}), {} command(s)", id, settings.network(),
-                    Addresses.text(address), host, Addresses.text(peer), clock.millis(), clock.laps(), clock.commands());
+                    Addresses.text(address), host, Addresses.text(peer), clock.millis(), clock.laps(),
+                    clock.commands() + (settings.isolation() ? 1 : 0));
             return Optional.of(attachment(id, host, address, peer));
         } catch (RuntimeException e) {
             rollback(id, undo, e);
             throw e instanceof NetworkException ne ? ne
                     : new NetworkException("binding peer " + Addresses.text(peer) + " to " + id + " on " + settings.network()
                     + " failed: " + e.getMessage(), true, e);
+        }
+    }
+
+    /** Runs a command on {@link #sideCommands}, or here when the attacher is closing. */
+    private CompletableFuture<CommandResult> aside(java.util.function.Supplier<CommandResult> command) {
+        try {
+            return CompletableFuture.supplyAsync(command, sideCommands);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(command.get());
+        }
+    }
+
+    /** Waits for a command run {@link #aside}; the runner's own timeout bounds it. */
+    private CommandResult await(CompletableFuture<CommandResult> command, String host) {
+        try {
+            return command.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof RuntimeException re ? re
+                    : new NetworkException("setting the alias of " + host + " failed: " + cause, true, cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new NetworkException("interrupted while setting the alias of " + host, true, e);
         }
     }
 

@@ -537,7 +537,7 @@ class PipeworkAttacherRootTest {
     void aSpareAttachedWithoutAPeerIsReachedByNoDeviceUntilItsPeerIsBoundOnTheFastPath() throws Exception {
         NetnsHandle ns = plainInstance("orch-pw-spare", "spare instance");
         long inside = servers.get(servers.size() - 1).pid();
-        List<String> commands = new ArrayList<>();
+        List<String> commands = java.util.Collections.synchronizedList(new ArrayList<>());
         CommandRunner recording = (command, stdin) -> {
             commands.add(String.join(" ", command) + (stdin == null ? "" : "\n" + stdin));
             return TestHost.RUNNER.run(command, stdin);
@@ -561,7 +561,7 @@ class PipeworkAttacherRootTest {
             // the claim: device 1 becomes the peer
             commands.clear();
             Attachment claimed = pooled.attach(new AttachRequest("spare", CLIENT, ns, DEV1_ADDR));
-            assertThat(commands).as("the fast path: the element and the alias only").containsExactly(
+            assertThat(commands).as("the fast path: the element and the alias only (side by side)").containsExactlyInAnyOrder(
                     "nft -f -\nadd element inet orch-pw-net allowed { " + Addresses.text(DEV1_ADDR) + " . "
                             + Addresses.text(spare.address()) + " }\n",
                     "ip link set dev " + link + " alias orchestrator net=orch-pw-net id=spare addr=" + Addresses.text(spare.address())

@@ -439,7 +439,7 @@ class PipeworkUnitTest {
         static Recorded over(PipeworkSettings settings) {
             InMemoryHost host = new InMemoryHost(settings.nftTable());
             InMemoryAddressPool pool = new InMemoryAddressPool();
-            List<String> commands = new ArrayList<>();
+            List<String> commands = java.util.Collections.synchronizedList(new ArrayList<>());
             CommandRunner recording = (command, stdin) -> {
                 commands.add(String.join(" ", command) + (stdin == null ? "" : "\n" + stdin));
                 return host.run(command, stdin);
@@ -472,7 +472,7 @@ class PipeworkUnitTest {
 
         Attachment claimed = r.attacher().attach(new AttachRequest("i-1", DEVICE, SELF, PEER));
 
-        assertThat(r.commands()).containsExactly(
+        assertThat(r.commands()).as("side by side").containsExactlyInAnyOrder(
                 "nft -f -\nadd element inet orch-pw-a allowed { fd00:70:ff::11 . fd00:70:1::2 }\n",
                 "ip link set dev " + link + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
         assertThat(claimed).isEqualTo(new Attachment("i-1", "net-a", link, "eth1", spare.mac(), spare.address(), 64,
@@ -516,9 +516,10 @@ class PipeworkUnitTest {
 
         String element = "{ fd00:70:ff::11 . fd00:70:1::2 }\n";
         assertThat(r.commands()).hasSize(9);
-        assertThat(r.commands().subList(0, 5)).containsExactly(
+        assertThat(r.commands().subList(0, 2)).as("side by side").containsExactlyInAnyOrder(
                 "nft -f -\nadd element inet orch-pw-a allowed " + element,
-                "ip link set dev " + link + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11",
+                "ip link set dev " + link + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(r.commands().subList(2, 5)).containsExactly(
                 "nft list set inet orch-pw-a allowed",
                 "nft -f -\ndelete element inet orch-pw-a allowed " + element,
                 "ip -o -d link show dev " + link);
@@ -540,7 +541,7 @@ class PipeworkUnitTest {
     void aFailingAliasRollsTheElementBackAndFails(@TempDir Path state) {
         PipeworkSettings settings = settings(Addressing.STATIC, state);
         InMemoryHost host = new InMemoryHost(settings.nftTable());
-        List<String> commands = new ArrayList<>();
+        List<String> commands = java.util.Collections.synchronizedList(new ArrayList<>());
         CommandRunner refusingAlias = (command, stdin) -> {
             commands.add(String.join(" ", command));
             if (command.size() == 7 && command.get(5).equals("alias")) {
@@ -555,8 +556,9 @@ class PipeworkUnitTest {
         assertThatThrownBy(() -> attacher.attach(new AttachRequest("i-1", DEVICE, SELF, PEER)))
                 .isInstanceOf(NetworkException.class).hasMessageContaining("Operation not permitted")
                 .hasMessageContaining("alias");
-        assertThat(commands).containsExactly("nft -f -", "ip link set dev " + settings.hostInterface("i-1") + " alias "
-                + "orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11", "nft list set inet orch-pw-a allowed", "nft -f -");
+        assertThat(commands.subList(0, 2)).as("side by side").containsExactlyInAnyOrder("nft -f -", "ip link set dev "
+                + settings.hostInterface("i-1") + " alias orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=fd00:70:ff::11");
+        assertThat(commands.subList(2, commands.size())).containsExactly("nft list set inet orch-pw-a allowed", "nft -f -");
         assertThat(host.elements()).as("the element is rolled back").isEmpty();
         assertThat(record(state, "i-1").peer()).as("the record still says: no peer").isNull();
         assertThat(host.unexpected()).isEmpty();
@@ -701,5 +703,33 @@ class PipeworkUnitTest {
         assertThat(commands).noneMatch(c -> c.startsWith("ip link add"));
         assertThatThrownBy(() -> attacher.detach("bad id; reboot")).isInstanceOf(NetworkException.class)
                 .hasMessageContaining("invalid instance id");
+    }
+
+    @Test
+    void aFailingElementPutsTheAliasBackAndFails(@TempDir Path state) {
+        PipeworkSettings settings = settings(Addressing.STATIC, state);
+        InMemoryHost host = new InMemoryHost(settings.nftTable());
+        java.util.concurrent.atomic.AtomicBoolean refuse = new java.util.concurrent.atomic.AtomicBoolean();
+        CommandRunner refusingElement = (command, stdin) -> {
+            if (refuse.get() && command.get(0).equals("nft") && stdin != null && stdin.startsWith("add element")) {
+                return new CommandResult(command, 1, "", "Error: Could not process rule: No buffer space available\n");
+            }
+            return host.run(command, stdin);
+        };
+        PipeworkAttacher attacher = new PipeworkAttacher(settings, refusingElement, new InMemoryAddressPool());
+        String link = settings.hostInterface("i-1");
+        spare(attacher, "i-1", SELF);
+        refuse.set(true);
+
+        assertThatThrownBy(() -> attacher.attach(new AttachRequest("i-1", DEVICE, SELF, PEER)))
+                .isInstanceOf(NetworkException.class).hasMessageContaining("No buffer space");
+        assertThat(host.alias(link)).as("the alias set beside the element is put back")
+                .isEqualTo("orchestrator net=net-a id=i-1 addr=fd00:70:1::2 peer=-");
+        assertThat(host.elements()).isEmpty();
+        assertThat(record(state, "i-1").peer()).isNull();
+
+        refuse.set(false);
+        assertThat(attacher.attach(new AttachRequest("i-1", DEVICE, SELF, PEER)).peer()).as("a retry binds it").isEqualTo(PEER);
+        assertThat(host.elements()).containsExactly("fd00:70:ff::11 . fd00:70:1::2");
     }
 }
