@@ -67,6 +67,12 @@ final class WarmPool implements AutoCloseable {
      * READY, or the spare given up): a client that never gets there does not keep the pool short.
      */
     static final long REFILL_LATEST_AFTER_CLAIM_MILLIS = 2000;
+    /**
+     * How long a claim's replacement waits once the claimed spare is settled: its device makes its
+     * first request to the instance right after READY, and a container start (≈ 250 ms of dockerd,
+     * containerd and runc CPU) at that moment slowed that request 2–3 × on two cores.
+     */
+    static final long REFILL_AFTER_SETTLED_MILLIS = 250;
     private static final long RETRY_MAX_MILLIS = 60_000;
     /** How far back requests for spares count towards the size of a pool that may grow ({@link Policy#poolMax}). */
     static final Duration DEMAND_WINDOW = Duration.ofMinutes(1);
@@ -91,6 +97,7 @@ final class WarmPool implements AutoCloseable {
     /** Spares claimed whose clients are not READY yet; refills wait for them ({@link #claimed}). */
     private final Set<String> unsettled = ConcurrentHashMap.newKeySet();
     private volatile long refillLatestAfterClaimMillis = REFILL_LATEST_AFTER_CLAIM_MILLIS;
+    private volatile long refillAfterSettledMillis = REFILL_AFTER_SETTLED_MILLIS;
     /** When devices asked for a spare (claims and misses), oldest first, for {@link #size}. */
     private final Deque<Instant> demand = new ArrayDeque<>();
     private volatile Duration demandWindow = DEMAND_WINDOW;
@@ -255,6 +262,11 @@ final class WarmPool implements AutoCloseable {
         demandWindow = window;
     }
 
+    /** Changes {@link #REFILL_AFTER_SETTLED_MILLIS} (tests). */
+    void refillAfterSettled(Duration delay) {
+        refillAfterSettledMillis = delay.toMillis();
+    }
+
     /** Changes {@link #REFILL_LATEST_AFTER_CLAIM_MILLIS} (tests). */
     void refillLatestAfterClaim(Duration delay) {
         refillLatestAfterClaimMillis = delay.toMillis();
@@ -263,14 +275,15 @@ final class WarmPool implements AutoCloseable {
     /**
      * Says that the client of a claimed spare no longer waits for it: it is READY, or the spare was
      * given up (not personalised, destroyed). When no other claimed spare is being made ready the
-     * pool is refilled now. Calls for an id that was not claimed, or settled already, do nothing.
+     * pool is refilled {@link #REFILL_AFTER_SETTLED_MILLIS} later. Calls for an id that was not
+     * claimed, or settled already, do nothing.
      */
     void settled(String instanceId) {
         if (!unsettled.remove(instanceId) || !unsettled.isEmpty() || closed) {
             return;
         }
         try {
-            scheduler.execute(this::refill);
+            scheduler.schedule(this::refill, refillAfterSettledMillis, TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             LOG.debug("refill after a settled claim not scheduled: {}", e.getMessage());
         }

@@ -128,6 +128,21 @@ class WarmPoolTest {
     }
 
     @Test
+    void aReplacementLeavesTheDeviceAMomentAfterItsInstanceIsReady() throws InterruptedException {
+        start(1);
+        h.engine.warmPool().refillAfterSettled(java.time.Duration.ofSeconds(2));
+        awaitReady(1);
+        int created = pooling.delegate.createdCount.get();
+        h.send(LeaseEventType.ADDED, Harness.lease(1));
+        h.awaitState(1, ClientState.READY);
+        Thread.sleep(500);
+        assertThat(pooling.delegate.createdCount.get()).as("no container started while the device makes its first request")
+            .isEqualTo(created);
+        awaitReady(1);
+        assertThat(pooling.delegate.createdCount.get()).as("replaced after the delay").isEqualTo(created + 1);
+    }
+
+    @Test
     void aClaimWhoseClientIsNotReadyIsReplacedAfterAWhileAllTheSame() {
         start(2);
         h.engine.warmPool().refillLatestAfterClaim(java.time.Duration.ofMillis(300));
