@@ -413,18 +413,9 @@ class WebConsoleIT {
     @Order(12)
     void theDeviceAsksWhatIsMineFromItsNamespace() throws Exception {
         String url = "http://[" + NAMES.deviceGateway() + "]:" + lab.karaf().httpPort() + "/orchestrator/api/v1/me";
-        // Once (in a CI rehearsal, 0.2 s after READY) this request failed at once with no output and
-        // passed in every run before and after; the device's own network may still settle then. It is
-        // tried for up to 10 s, and every failed attempt is printed with curl's reason and the device's
-        // addresses and routes, so that a recurrence shows what it was.
         Host.Result json = curl(url, "application/json");
-        for (Instant until = Instant.now().plusSeconds(10); !json.ok() && Instant.now().isBefore(until); Thread.sleep(200)) {
-            System.out.printf("WebConsoleIT: /me from %s failed (exit %d): %s; addresses: %s; routes: %s%n", device.namespace(),
-                json.exit(), json.out().strip(), Host.run("ip", "-n", device.namespace(), "-6", "-o", "addr").out().strip(),
-                Host.run("ip", "-n", device.namespace(), "-6", "route").out().strip());
-            json = curl(url, "application/json");
-        }
-        assertThat(json.ok()).as("curl from %s exited %d: %s", device.namespace(), json.exit(), json.out()).isTrue();
+        assertThat(json.ok()).as("curl from %s exited %d: %s; routes: %s", device.namespace(), json.exit(), json.out(),
+            Host.run("ip", "-n", device.namespace(), "-6", "route").out()).isTrue();
         JsonNode me = Http.JSON.readTree(json.out());
         assertThat(me.path("client").path("duid").asText()).isEqualTo(deviceDuid);
         assertThat(me.path("client").path("state").asText()).isEqualTo("READY");

@@ -689,7 +689,7 @@ public final class BenchRun implements AutoCloseable {
                 sleep(pace.leaseMillis());
             }
             Host.run("ip", "-n", p.ns, "-6", "addr", "replace", p.address + "/128", "dev", "eth0");
-            Host.run("ip", "-n", p.ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
+            Device.onLinkVia(p.ns, gateway);
             prober = startProber(p, deadline, pace);
             while (p.instanceAddress == null) {
                 p.instanceAddress = target.instanceAddress(p).orElse(null);

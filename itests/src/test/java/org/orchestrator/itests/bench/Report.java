@@ -172,14 +172,7 @@ public final class Report {
             + "connection not made within 0.2 s and tries again, rather than wait for TCP's retransmission after 1 s). The prototype path's "
             + "instance address is known in advance, so its prober starts trying at once; the host solicits neighbours on the "
             + "prototype's instance bridge every 10 ms (not every second) so that this does not delay it by up to a second. "
-            + "A look-up (one authenticated GET) took " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.sequential)).p50())
-            + " ms one at a time and " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.pooled)).p50())
-            + " ms with the pool (p50 over devices of the mean per device), " + fmt(Stats.of(lookups(r.sequential)).p50()) + " and "
-            + fmt(Stats.of(lookups(r.pooled)).p50()) + " look-ups per device besides the waiting one. Measured alone after the phases (100 in a row), a "
-            + "look-up took " + String.format(Locale.ROOT, "%.1f", r.lookupWallMillis) + " ms and cost the Karaf JVM "
-            + String.format(Locale.ROOT, "%.1f", r.lookupCpuMillis) + " ms of CPU: about "
-            + fmt(Stats.of(lookups(r.pooled)).p50() * r.lookupCpuMillis) + " ms of CPU per pool device that the harness adds to "
-            + "the JVM it measures.\n";
+            + lookupText(r);
         md.append("\n## How the harness measures\n\n").append(harness);
         md.append("\n## Karaf JVM memory at the end of the phases\n\nRSS is mostly Java heap; it follows the heap limits the "
             + "distribution's `bin/setenv` gives the JVM more than the number of records. `jcmd GC.heap_info` and the VM "
@@ -266,6 +259,24 @@ public final class Report {
             }
         }
         return out;
+    }
+
+    /** What the harness's look-ups besides the waiting request cost; none when the answers named the address. */
+    private static String lookupText(BenchResult r) {
+        double seq = Stats.of(lookups(r.sequential)).p50();
+        double pooled = Stats.of(lookups(r.pooled)).p50();
+        String measured = "Measured alone after the phases (100 in a row), a look-up took "
+            + String.format(Locale.ROOT, "%.1f", r.lookupWallMillis) + " ms and cost the Karaf JVM "
+            + String.format(Locale.ROOT, "%.1f", r.lookupCpuMillis) + " ms of CPU";
+        if (!(seq > 0) && !(pooled > 0)) {
+            return "Besides the waiting request the one-at-a-time devices needed no look-up (its answer named the instance's "
+                + "address). " + measured + ".\n";
+        }
+        return "A look-up (one authenticated GET) took " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.sequential)).p50())
+            + " ms one at a time and " + String.format(Locale.ROOT, "%.1f", Stats.of(lookupMillis(r.pooled)).p50())
+            + " ms with the pool (p50 over devices of the mean per device), " + fmt(seq) + " and " + fmt(pooled)
+            + " look-ups per device besides the waiting one. " + measured + ": about " + fmt(pooled * r.lookupCpuMillis)
+            + " ms of CPU per pool device that the harness adds to the JVM it measures.\n";
     }
 
     static List<Double> phase(List<BenchRun.Probe> probes, String from, String to) {

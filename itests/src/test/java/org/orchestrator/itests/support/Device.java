@@ -185,9 +185,21 @@ public final class Device implements AutoCloseable {
         return Optional.of(hex.toString());
     }
 
-    /** Adds a default route via the host's address on the device bridge, so the device reaches instance networks. */
+    /**
+     * Adds a default route via the host's address on the device bridge, so the device reaches
+     * instance networks. The gateway is first made on-link by a host route: a DHCPv6 address is a
+     * /128, and the prefix route otherwise comes only with a router advertisement, which may not have
+     * arrived yet right after the lease (then the default route was refused, unnoticed, and the
+     * device could reach neither the gateway nor its instance for a second or more).
+     */
     public void routeVia(String gateway) {
-        Host.run("ip", "netns", "exec", ns, "ip", "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
+        onLinkVia(ns, gateway);
+    }
+
+    /** Makes {@code gateway} on-link in namespace {@code ns} and routes everything else through it; fails when it cannot. */
+    public static void onLinkVia(String ns, String gateway) {
+        Host.must("ip", "-n", ns, "-6", "route", "replace", gateway + "/128", "dev", "eth0");
+        Host.must("ip", "-n", ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
     }
 
     /** HTTP GET from inside the device; returns the body, or empty when the request fails. */
