@@ -16,6 +16,7 @@ import org.orchestrator.api.lease.Lease;
 import org.orchestrator.api.lease.LeaseEvent;
 import org.orchestrator.api.lease.LeaseSink;
 import org.orchestrator.api.manage.ActivityListener;
+import org.orchestrator.api.manage.ClientState;
 import org.orchestrator.api.manage.ClientView;
 import org.orchestrator.api.manage.ComponentKind;
 import org.orchestrator.api.manage.ComponentView;
@@ -365,6 +366,11 @@ public final class CoreComponent implements LeaseSink, InstanceChangeSink, Addre
     @Override
     public Optional<ClientView> clientByAddress(Inet6Address address) {
         return engine.clientByAddress(address);
+    }
+
+    @Override
+    public Optional<ClientView> awaitClient(Duid duid, Set<ClientState> states, Duration wait) {
+        return engine.awaitClient(duid, states, wait);
     }
 
     @Override
