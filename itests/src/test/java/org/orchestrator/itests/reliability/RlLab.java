@@ -2,7 +2,6 @@ package org.orchestrator.itests.reliability;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,7 +69,7 @@ final class RlLab implements AutoCloseable {
 
     static RlLab boot(Duration timeout) throws Exception {
         sweep();
-        int pgPort = freePort();
+        int pgPort = Host.freeTcpPort();
         KarafInstance karaf = KarafInstance.prepare(KARAF_NAME);
         RlLab lab = new RlLab(karaf, randomHex(32), randomHex(12), pgPort);
         try {
@@ -399,12 +398,6 @@ final class RlLab implements AutoCloseable {
             } finally {
                 sweep();
             }
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 

@@ -15,6 +15,20 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Host {
 
+    /**
+     * A TCP port no socket uses, not even a connection in TIME_WAIT. Asked for without
+     * {@code SO_REUSEADDR} (Java sets it on every server socket): with it the kernel readily hands
+     * out a port whose connections from the last test are in TIME_WAIT, and Jetty in Pax Web, which
+     * binds without it, then fails ("Failed to bind") and Karaf runs without its HTTP service.
+     */
+    public static int freeTcpPort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new java.net.InetSocketAddress(0));
+            return s.getLocalPort();
+        }
+    }
+
     private Host() {
     }
 

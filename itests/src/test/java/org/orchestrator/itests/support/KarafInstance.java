@@ -3,7 +3,6 @@ package org.orchestrator.itests.support;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,11 +74,11 @@ public final class KarafInstance implements AutoCloseable {
                 p.toFile().setExecutable(true);
             }
         }
-        KarafInstance k = new KarafInstance(home, freePort(), freePort());
+        KarafInstance k = new KarafInstance(home, Host.freeTcpPort(), Host.freeTcpPort());
         k.setProperty("etc/org.apache.karaf.shell.cfg", "sshPort", Integer.toString(k.sshPort));
         k.setProperty("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", Integer.toString(k.httpPort));
-        k.setProperty("etc/org.apache.karaf.management.cfg", "rmiRegistryPort", Integer.toString(freePort()));
-        k.setProperty("etc/org.apache.karaf.management.cfg", "rmiServerPort", Integer.toString(freePort()));
+        k.setProperty("etc/org.apache.karaf.management.cfg", "rmiRegistryPort", Integer.toString(Host.freeTcpPort()));
+        k.setProperty("etc/org.apache.karaf.management.cfg", "rmiServerPort", Integer.toString(Host.freeTcpPort()));
         return k;
     }
 
@@ -328,12 +327,6 @@ public final class KarafInstance implements AutoCloseable {
             Thread.sleep(250);
         }
         throw new AssertionError("timed out waiting until " + what + (last == null ? "" : ": " + last), last);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
