@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * {@code peer . instance} address pairs, a forward chain that admits only those pairs (and
  * replies) into the instance bridge and nothing new out of it, and an input chain that keeps
  * instances off the host except ICMPv6 (and DHCPv6 in DHCP mode). Rulesets are fed to
- * {@code nft -f -} on standard input; updates are set element adds and deletes. Thread-safe if the
- * caller serialises updates of one table.
+ * {@code nft -f -} on standard input; updates are set element adds and deletes, sent to the
+ * network's long-lived {@link NftSession} when there is one (else, or when it cannot answer, each
+ * as a process of its own). Thread-safe if the caller serialises updates of one table.
  */
 final class NftIsolation {
 
@@ -42,10 +44,17 @@ final class NftIsolation {
 
     private final CommandRunner runner;
     private final PipeworkSettings settings;
+    private final NftSession session;
 
     NftIsolation(CommandRunner runner, PipeworkSettings settings) {
+        this(runner, settings, null);
+    }
+
+    /** @param session runs the element updates and listings, or null to run each as a process */
+    NftIsolation(CommandRunner runner, PipeworkSettings settings, NftSession session) {
         this.runner = Objects.requireNonNull(runner, "runner");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.session = session;
     }
 
     /** @return the complete ruleset that (re)creates the table atomically with {@code pairs} */
@@ -127,7 +136,9 @@ final class NftIsolation {
 
     /** @return the allowed pairs currently in the set */
     List<Pair> pairs() {
-        String listing = runner.check("nft", "list", "set", "inet", settings.nftTable(), SET);
+        Optional<String> answered = session == null ? Optional.empty()
+                : session.run("list set inet " + settings.nftTable() + " " + SET);
+        String listing = answered.isPresent() ? answered.get() : runner.check("nft", "list", "set", "inet", settings.nftTable(), SET);
         int start = listing.indexOf("elements");
         List<Pair> pairs = new ArrayList<>();
         if (start < 0) {
@@ -142,8 +153,7 @@ final class NftIsolation {
 
     /** Adds a pair; no-op when present. */
     void allow(Pair pair) {
-        runner.checkWithInput("add element inet " + settings.nftTable() + " " + SET + " { " + pair.text() + " }\n",
-                "nft", "-f", "-");
+        update("add element inet " + settings.nftTable() + " " + SET + " { " + pair.text() + " }");
     }
 
     /** Removes every pair whose instance side is one of {@code instances} or that equals {@code exact}. */
@@ -157,12 +167,16 @@ final class NftIsolation {
         if (doomed.isEmpty()) {
             return;
         }
-        StringBuilder batch = new StringBuilder();
-        for (Pair pair : doomed) {
-            batch.append("delete element inet ").append(settings.nftTable()).append(' ').append(SET)
-                    .append(" { ").append(pair.text()).append(" }\n");
+        // one command, so one transaction: all of them go or none
+        update("delete element inet " + settings.nftTable() + " " + SET + " { "
+                + String.join(", ", doomed.stream().map(Pair::text).toList()) + " }");
+    }
+
+    /** Runs one command that changes the set: in the session, or as {@code nft -f -} when there is none or it cannot answer. */
+    private void update(String command) {
+        if (session == null || session.run(command).isEmpty()) {
+            runner.checkWithInput(command + "\n", "nft", "-f", "-");
         }
-        runner.checkWithInput(batch.toString(), "nft", "-f", "-");
     }
 
     private static String quote(String name) {

@@ -49,6 +49,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
     private final CountingRunner runner;
     private final AddressPool pool;
     private final NftIsolation isolation;
+    private final HostShortcuts shortcuts;
     private final DhcpClientSupervisor dhcp;
     private final InstanceRecordStore records;
     /**
@@ -72,10 +73,19 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
      * @param pool     the persistent address allocation (used in static mode, released in both)
      */
     public PipeworkAttacher(PipeworkSettings settings, CommandRunner runner, AddressPool pool) {
+        this(settings, runner, pool, HostShortcuts.none());
+    }
+
+    /**
+     * @param shortcuts ways to change the host without a process (closed with the attacher);
+     *                  {@link HostShortcuts#none()} runs every change through {@code runner}
+     */
+    public PipeworkAttacher(PipeworkSettings settings, CommandRunner runner, AddressPool pool, HostShortcuts shortcuts) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.runner = new CountingRunner(Objects.requireNonNull(runner, "runner"));
         this.pool = Objects.requireNonNull(pool, "pool");
-        this.isolation = new NftIsolation(this.runner, settings);
+        this.shortcuts = Objects.requireNonNull(shortcuts, "shortcuts");
+        this.isolation = new NftIsolation(this.runner, settings, shortcuts.nft());
         this.dhcp = new DhcpClientSupervisor(settings.stateDirectory().resolve("dhcp"));
         this.records = new InstanceRecordStore(settings.stateDirectory().resolve("instances"));
         for (int i = 0; i < instanceLocks.length; i++) {
@@ -118,6 +128,9 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         hostLock.writeLock().lock();
         try {
             ensureBridge();
+            if (shortcuts.aliases() != null) {
+                shortcuts.aliases().verify(settings.bridge());
+            }
             if (settings.enableForwarding()) {
                 runner.check("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
             }
@@ -138,7 +151,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         }
     }
 
-    /** Stops supervising DHCP clients (they keep running) and removes the nftables table. */
+    /** Stops supervising DHCP clients (they keep running), removes the nftables table and ends the nft session. */
     @Override
     public void close() {
         hostLock.writeLock().lock();
@@ -153,6 +166,7 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 }
             }
         } finally {
+            shortcuts.close();
             hostLock.writeLock().unlock();
         }
     }
@@ -362,9 +376,12 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
         LinkAlias alias = new LinkAlias(settings.network(), id, address, peer);
         Deque<Runnable> undo = new ArrayDeque<>();
         try {
-            // The element and the alias are independent: with isolation they run side by side (two
-            // processes that each cost several ms to start from a large JVM), the alias on a side thread.
-            CompletableFuture<CommandResult> aliasing = settings.isolation()
+            // The element and the alias are independent. Where the alias is a sysfs write and the
+            // element a line to the nft session, neither starts a process; otherwise the two
+            // processes (each several ms from a large JVM) run side by side, the alias on a side thread.
+            Optional<Boolean> aliasedInSysfs = setAliasInSysfs(host, alias);
+            CompletableFuture<CommandResult> aliasing = aliasedInSysfs.isPresent() ? null
+                    : settings.isolation()
                     ? aside(() -> runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode()))
                     : CompletableFuture.completedFuture(runner.attempt("ip", "link", "set", "dev", host, "alias", alias.encode()));
             RuntimeException notAllowed = null;
@@ -378,15 +395,16 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
                 }
                 clock.lap("isolation");
             }
-            CommandResult aliased = await(aliasing, host);
-            if (aliased.ok()) {
-                undo.push(() -> runner.check("ip", "link", "set", "dev", host, "alias", alias.withPeer(null).encode()));
+            CommandResult aliased = aliasing == null ? null : await(aliasing, host);
+            boolean aliasSet = aliased == null ? aliasedInSysfs.get() : aliased.ok();
+            if (aliasSet) {
+                undo.push(() -> setAlias(host, alias.withPeer(null)));
             }
             if (notAllowed != null) {
                 throw notAllowed;
             }
-            if (!aliased.ok()) {
-                if (!noSuchDevice(aliased)) {
+            if (!aliasSet) {
+                if (aliased != null && !noSuchDevice(aliased)) {
                     throw CommandRunner.failure(aliased);
                 }
                 LOG.info("instance {}: host link {} is gone; attaching it again", id, host);
@@ -399,15 +417,31 @@ public final class PipeworkAttacher implements NetworkAttacher, AutoCloseable {
             clock.lap("alias");
             records.write(new InstanceRecord(id, host, record.netns(), address, peer));
             clock.lap("record");
-            LOG.info("instance {} on network {} ({} via {}): bound peer {} in {} ms ({}), {} command(s)", id, settings.network(),
+            LOG.info("instance {} on network {} ({} via {}): bound peer {} in {} ms ({}), {} process(es)", id, settings.network(),
                     Addresses.text(address), host, Addresses.text(peer), clock.millis(), clock.laps(),
-                    clock.commands() + (settings.isolation() ? 1 : 0));
+                    clock.commands() + (aliasing != null && settings.isolation() ? 1 : 0));
             return Optional.of(attachment(id, host, address, peer));
         } catch (RuntimeException e) {
             rollback(id, undo, e);
             throw e instanceof NetworkException ne ? ne
                     : new NetworkException("binding peer " + Addresses.text(peer) + " to " + id + " on " + settings.network()
                     + " failed: " + e.getMessage(), true, e);
+        }
+    }
+
+    /** @return as {@link SysfsAliases#set}; empty when there is no sysfs shortcut */
+    private Optional<Boolean> setAliasInSysfs(String host, LinkAlias alias) {
+        SysfsAliases aliases = shortcuts.aliases();
+        return aliases == null ? Optional.empty() : aliases.set(host, alias.encode());
+    }
+
+    /** Sets a host link's alias, in sysfs when it can, else with {@code ip}; fails when the link is gone. */
+    private void setAlias(String host, LinkAlias alias) {
+        Optional<Boolean> set = setAliasInSysfs(host, alias);
+        if (set.isEmpty()) {
+            runner.check("ip", "link", "set", "dev", host, "alias", alias.encode());
+        } else if (!set.get()) {
+            throw new NetworkException("host link " + host + " is gone", true);
         }
     }
 

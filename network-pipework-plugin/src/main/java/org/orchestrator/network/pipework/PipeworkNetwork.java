@@ -106,7 +106,8 @@ public final class PipeworkNetwork implements NetworkAttacher {
     @Activate
     public PipeworkNetwork(@Reference AddressPool pool, Config config) {
         this(started(new PipeworkAttacher(settings(config),
-                new ProcessCommandRunner(Duration.ofSeconds(config.commandTimeoutSeconds())), pool)));
+                new ProcessCommandRunner(Duration.ofSeconds(config.commandTimeoutSeconds())), pool,
+                HostShortcuts.live(Duration.ofSeconds(config.commandTimeoutSeconds())))));
         LOG.info("pipework network {} active", attacher.name());
     }
 

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  */
 final class InMemoryHost implements CommandRunner {
 
-    private static final Pattern ELEMENT = Pattern.compile("^(add|delete) element inet (\\S+) allowed \\{ (\\S+) \\. (\\S+) \\}$");
+    private static final Pattern ELEMENT = Pattern.compile("^(add|delete) element inet (\\S+) allowed \\{ (\\S+ \\. \\S+(?:, \\S+ \\. \\S+)*) \\}$");
 
     private final String table;
     private final Map<String, Link> links = new LinkedHashMap<>();
@@ -96,11 +96,14 @@ final class InMemoryHost implements CommandRunner {
                 if (!m.group(2).equals(table)) {
                     return new CommandResult(command, 1, "", "Error: No such file or directory; table " + m.group(2) + "\n");
                 }
-                String element = m.group(3) + " . " + m.group(4);
+                List<String> named = List.of(m.group(3).split(", "));
                 if (m.group(1).equals("add")) {
-                    elements.add(element);
-                } else if (!elements.remove(element)) {
+                    elements.addAll(named);
+                } else if (!elements.containsAll(named)) {
+                    // one command is one transaction: nothing is deleted
                     return new CommandResult(command, 1, "", "Error: Could not process rule: No such file or directory\n");
+                } else {
+                    elements.removeAll(named);
                 }
             }
             return ok(command, "");

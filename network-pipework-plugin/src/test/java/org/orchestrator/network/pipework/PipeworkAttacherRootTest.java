@@ -82,7 +82,7 @@ class PipeworkAttacherRootTest {
         device(DEV1, "opw-d1", DEV1_ADDR);
         device(DEV2, "opw-d2", DEV2_ADDR);
         pool = new InMemoryAddressPool();
-        attacher = new PipeworkAttacher(staticSettings(), TestHost.RUNNER, pool);
+        attacher = new PipeworkAttacher(staticSettings(), TestHost.RUNNER, pool, HostShortcuts.live(Duration.ofSeconds(10)));
         attacher.start();
     }
 
@@ -197,7 +197,7 @@ class PipeworkAttacherRootTest {
         // restart: a new attacher finds the attachments on the host and rebuilds the rules
         attacher.close();
         assertThat(attempt("nft", "list", "table", "inet", "orch-pw-net").ok()).as("table removed on close").isFalse();
-        attacher = new PipeworkAttacher(staticSettings(), TestHost.RUNNER, pool);
+        attacher = new PipeworkAttacher(staticSettings(), TestHost.RUNNER, pool, HostShortcuts.live(Duration.ofSeconds(10)));
         attacher.start();
         assertThat(attacher.list()).extracting(Attachment::instanceId, Attachment::address, Attachment::peer)
                 .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("c1", a1.address(), DEV2_ADDR),
@@ -603,10 +603,41 @@ class PipeworkAttacherRootTest {
                     pooled.detach("spare");
                 }
             }
+            // with the host shortcuts (the plug-in's own setting): the same fast path without a process
+            List<Long> shortcut = new ArrayList<>();
+            try (HostShortcuts live = HostShortcuts.live(Duration.ofSeconds(10))) {
+                PipeworkAttacher quickest = new PipeworkAttacher(staticSettings(), recording, pool, live);
+                quickest.start();
+                for (int i = 0; i < 23; i++) {
+                    quickest.attach(new AttachRequest("spare", PoolingProvider.UNASSIGNED, ns, null));
+                    commands.clear();
+                    long t0 = System.nanoTime();
+                    Attachment bound = quickest.attach(new AttachRequest("spare", CLIENT, ns, DEV1_ADDR));
+                    long took = (System.nanoTime() - t0) / 1000;
+                    assertThat(commands).as("binding with the shortcuts starts no process").isEmpty();
+                    if (i == 0) {
+                        assertThat(sh("ip", "-o", "-d", "link", "show", "dev", link))
+                                .contains("alias orchestrator net=orch-pw-net id=spare addr=" + Addresses.text(bound.address())
+                                        + " peer=" + Addresses.text(DEV1_ADDR));
+                        assertThat(pairs()).contains(new Pair(DEV1_ADDR, bound.address()));
+                        assertThat(quickest.list()).extracting(Attachment::instanceId, Attachment::peer)
+                                .containsExactly(org.assertj.core.groups.Tuple.tuple("spare", DEV1_ADDR));
+                        assertThat(eventually(REACH, () -> fetch(DEV1, bound.address(), 80).contains("spare instance")))
+                                .as("dev1 -> spare bound with the shortcuts").isTrue();
+                        assertThat(fetch(DEV2, bound.address(), 80)).as("dev2 -> spare bound with the shortcuts").isEmpty();
+                    }
+                    if (i >= 3) {
+                        shortcut.add(took);
+                    }
+                    quickest.detach("spare");
+                }
+            }
             System.out.printf("binding a peer to a spare over %d attaches each: fast path (2 commands) p50 %.1f ms, p90 %.1f ms,"
-                    + " min %.1f ms; full path (7 commands) p50 %.1f ms, p90 %.1f ms, min %.1f ms%n", fast.size(),
+                    + " min %.1f ms; full path (7 commands) p50 %.1f ms, p90 %.1f ms, min %.1f ms;"
+                    + " fast path with the host shortcuts (no process) p50 %.2f ms, p90 %.2f ms, min %.2f ms%n", fast.size(),
                     percentile(fast, 50), percentile(fast, 90), percentile(fast, 0),
-                    percentile(full, 50), percentile(full, 90), percentile(full, 0));
+                    percentile(full, 50), percentile(full, 90), percentile(full, 0),
+                    percentile(shortcut, 50), percentile(shortcut, 90), percentile(shortcut, 0));
         } finally {
             pooled.detach("spare");
             stopServers();
@@ -626,6 +657,38 @@ class PipeworkAttacherRootTest {
     /** @return whether one ping from {@code deviceNs} is answered within 2 s */
     private static boolean ping(String deviceNs, Inet6Address address) {
         return attempt("ip", "netns", "exec", deviceNs, "busybox", "ping", "-6", "-c", "1", "-W", "2", Addresses.text(address)).ok();
+    }
+
+    @Test
+    @Order(14)
+    void theNftSessionChangesTheRealSetInOneTransactionPerCommand() {
+        Inet6Address a = Identifiers.ipv6("fd00:70:1::a0");
+        Inet6Address b = Identifiers.ipv6("fd00:70:1::b0");
+        Inet6Address absent = Identifiers.ipv6("fd00:70:1::c0");
+        String table = attacher.settings().nftTable();
+        try (NftSession session = new NftSession(Duration.ofSeconds(10))) {
+            NftIsolation viaSession = new NftIsolation(TestHost.RUNNER, attacher.settings(), session);
+            viaSession.allow(new Pair(DEV1_ADDR, a));
+            viaSession.allow(new Pair(DEV2_ADDR, b));
+            viaSession.allow(new Pair(DEV2_ADDR, b)); // adding a present element changes nothing
+            assertThat(pairs()).as("as a separate nft process lists them").contains(new Pair(DEV1_ADDR, a), new Pair(DEV2_ADDR, b));
+            assertThat(viaSession.pairs()).as("as the session lists them").containsExactlyInAnyOrderElementsOf(pairs());
+
+            // one command is one transaction: with one element missing, none is deleted
+            assertThatThrownBy(() -> session.run("delete element inet " + table + " allowed { "
+                    + new Pair(DEV1_ADDR, a).text() + ", " + new Pair(DEV1_ADDR, absent).text() + " }"))
+                    .isInstanceOf(NetworkException.class).hasMessageContaining("Error:");
+            assertThat(pairs()).contains(new Pair(DEV1_ADDR, a));
+
+            // the session follows a table made again by another process
+            List<Pair> before = pairs();
+            sh("nft", "delete", "table", "inet", table);
+            new NftIsolation(TestHost.RUNNER, attacher.settings()).install(before);
+            viaSession.revoke(java.util.Set.of(a, b), null);
+            assertThat(pairs()).doesNotContain(new Pair(DEV1_ADDR, a), new Pair(DEV2_ADDR, b));
+            // allow ×3, list, the failed delete, the revoke's list and delete: all answered by the session
+            assertThat(session.counts()).as("commands answered, processes started").containsExactly(7, 1);
+        }
     }
 
     private void assertNothingLeft(String host) {
