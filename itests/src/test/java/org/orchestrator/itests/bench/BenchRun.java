@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -73,6 +74,12 @@ public final class BenchRun implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, String> instanceAddresses = new ConcurrentHashMap<>();
+    /** Runs each device's look-up of its instance address beside the device's own set-up. */
+    private final ExecutorService lookups = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "bench-lookup");
+        t.setDaemon(true);
+        return t;
+    });
     private KarafInstance karaf;
     private Process protoHttpd;
     private Process protoDnsmasq;
@@ -273,7 +280,7 @@ public final class BenchRun implements AutoCloseable {
         }
         Files.writeString(proto.resolve("proto.env"), "BRIDGE=" + PROTO_INST_BRIDGE + "\nPREFIX=" + PROTO_INST_PREFIX
             + "\nGATEWAY=" + PROTO_INST_PREFIX + "1\nIMAGE=" + IMAGE + "\n");
-        int port = freePort();
+        int port = Host.freeTcpPort();
         Files.writeString(proto.resolve("handler.url"), "http://[::1]:" + port + "/cgi-bin/event\n");
         bridge(PROTO_DEV_BRIDGE, PROTO_DEV_GW + "/64");
         bridge(PROTO_INST_BRIDGE, PROTO_INST_PREFIX + "1/64");
@@ -519,8 +526,13 @@ public final class BenchRun implements AutoCloseable {
     private Optional<String> lookUp(Probe p, boolean wait) {
         if (p.instanceId == null) {
             long t0 = System.nanoTime();
+            if (wait) {
+                p.askedAt = System.currentTimeMillis();
+            }
             JsonNode c = restGet("/clients/" + p.duid + (wait ? "?state=READY&state=FAILED&wait=" + CLIENT_WAIT_SECONDS : ""), true);
-            if (!wait) {
+            if (wait) {
+                p.answeredAt = System.currentTimeMillis();
+            } else {
                 p.lookupNanos += System.nanoTime() - t0;
                 p.directLookups++;
             }
@@ -613,6 +625,11 @@ public final class BenchRun implements AutoCloseable {
         volatile int directLookups;
         volatile long lookupNanos;
         volatile int curlAttempts;
+        /** Harness times (epoch ms, 0 = never): lease seen in the file, the waiting client look-up sent and answered, address handed to the prober. */
+        volatile long leaseSeenAt;
+        volatile long askedAt;
+        volatile long answeredAt;
+        volatile long givenAt;
         /** Warm-pool phase: spares ready when the device was started (-1 = not known). */
         volatile int poolReadyBefore = -1;
         final Map<String, Long> events = new ConcurrentHashMap<>();
@@ -669,6 +686,8 @@ public final class BenchRun implements AutoCloseable {
     void follow(Probe p, String gateway, Target target, long deadline, Pace pace) {
         Process prober = null;
         try {
+            // started before the lease: its own start (ip netns exec, bash) is not on the measured path
+            prober = startProber(p, deadline, pace);
             while (true) {
                 DhclientLease lease = Files.exists(p.leaseFile)
                     ? DhclientLease.parse(Files.readString(p.leaseFile, StandardCharsets.ISO_8859_1))
@@ -677,6 +696,7 @@ public final class BenchRun implements AutoCloseable {
                     p.leaseAt = Files.getLastModifiedTime(p.leaseFile).toMillis();
                 }
                 if (lease.address() != null && lease.clientId() != null) {
+                    p.leaseSeenAt = System.currentTimeMillis();
                     p.address = lease.address();
                     p.duid = lease.clientId();
                     break;
@@ -688,23 +708,19 @@ public final class BenchRun implements AutoCloseable {
                 }
                 sleep(pace.leaseMillis());
             }
-            Host.run("ip", "-n", p.ns, "-6", "addr", "replace", p.address + "/128", "dev", "eth0");
-            Device.onLinkVia(p.ns, gateway);
-            prober = startProber(p, deadline, pace);
-            while (p.instanceAddress == null) {
-                p.instanceAddress = target.instanceAddress(p).orElse(null);
-                if (p.instanceAddress != null) {
-                    break;
-                }
-                if (System.currentTimeMillis() > deadline) {
-                    p.error = "no instance address: " + whyNoAddress(p);
-                    return;
-                }
-                sleep(pace.lookupMillis());
+            // The device configures its lease while it asks for its instance, as a device would:
+            // neither waits for the other, and the first request needs both.
+            CompletableFuture<String> asked = CompletableFuture.supplyAsync(() -> awaitInstanceAddress(p, target, deadline, pace), lookups);
+            p.device.takeLease(p.address, gateway);
+            p.instanceAddress = asked.get(Math.max(1, deadline - System.currentTimeMillis()) + 5_000, TimeUnit.MILLISECONDS);
+            if (p.instanceAddress == null) {
+                p.error = p.error != null ? p.error : "no instance address: " + whyNoAddress(p);
+                return;
             }
             long given = System.currentTimeMillis();
+            p.givenAt = given;
             try (java.io.Writer w = new java.io.OutputStreamWriter(prober.getOutputStream(), StandardCharsets.US_ASCII)) {
-                w.write(p.instanceAddress + "\n");
+                w.write(p.instanceAddress + " " + p.duid + "\n");
             }
             boolean ended = prober.waitFor(Math.max(1, deadline - System.currentTimeMillis()) + 5_000, TimeUnit.MILLISECONDS);
             String out = ended ? new String(prober.getInputStream().readAllBytes(), StandardCharsets.UTF_8) : "";
@@ -728,9 +744,25 @@ public final class BenchRun implements AutoCloseable {
         }
     }
 
+    /** The instance address as {@code target} tells it, asked every {@code pace.lookupMillis()} until the deadline; null when never. */
+    private String awaitInstanceAddress(Probe p, Target target, long deadline, Pace pace) {
+        try {
+            while (System.currentTimeMillis() <= deadline) {
+                Optional<String> a = target.instanceAddress(p);
+                if (a.isPresent()) {
+                    return a.get();
+                }
+                sleep(pace.lookupMillis());
+            }
+        } catch (Exception e) {
+            p.error = "instance address look-up failed: " + e;
+        }
+        return null;
+    }
+
     /**
-     * The device's HTTP prober: bash inside the device's namespace, started before the instance
-     * address is known, that reads the address from its input and then runs curl (every
+     * The device's HTTP prober: bash inside the device's namespace, started before the device has
+     * its lease, that reads the instance address and the device's DUID from its input and then runs curl (every
      * {@code curlMillis}, bounded in attempts) until the answer names the device's DUID. It prints
      * {@code OK <epoch seconds> <attempts> <curl time_total>} with the time taken in the namespace
      * right after curl exited, so neither {@code ip netns exec} nor the JVM's process handling is
@@ -741,23 +773,23 @@ public final class BenchRun implements AutoCloseable {
     private static Process startProber(Probe p, long deadline, Pace pace) throws IOException {
         long attempts = Math.max(1, (deadline - System.currentTimeMillis()) / Math.max(1, pace.curlMillis()));
         ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", p.ns, "bash", "-c", PROBER, "bench-prober",
-            Long.toString(Math.min(attempts, 100_000)), p.duid, String.format(java.util.Locale.ROOT, "%.3f", pace.curlMillis() / 1000.0))
+            Long.toString(Math.min(attempts, 100_000)), String.format(java.util.Locale.ROOT, "%.3f", pace.curlMillis() / 1000.0))
             .redirectErrorStream(true);
         pb.environment().put("LC_ALL", "C");
         return pb.start();
     }
 
-    /** $1 = most attempts, $2 = the text the page must hold (the DUID), $3 = seconds between attempts. */
+    /** $1 = most attempts, $2 = seconds between attempts; input: the instance address and the text the page must hold (the DUID). */
     private static final String PROBER = """
-        read -r addr || exit 3
+        read -r addr want || exit 3
         n=0
         while [ "$n" -lt "$1" ]; do
           n=$((n + 1))
           if out=$(curl -6 -g -s -f --connect-timeout 0.2 -m 2 -w '\n%{time_total}' "http://[$addr]/"); then
             at=$EPOCHREALTIME
-            case "$out" in *"$2"*) echo "OK $at $n ${out##*$'\n'}"; exit 0 ;; esac
+            case "$out" in *"$want"*) echo "OK $at $n ${out##*$'\n'}"; exit 0 ;; esac
           fi
-          sleep "$3"
+          sleep "$2"
         done
         echo "FAIL after $n attempts"
         exit 1
@@ -1199,12 +1231,6 @@ public final class BenchRun implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     static void sleep(long ms) {
         try {
             Thread.sleep(ms);
@@ -1242,6 +1268,7 @@ public final class BenchRun implements AutoCloseable {
     @Override
     public void close() throws Exception {
         polling = false;
+        lookups.shutdownNow();
         try {
             stopProcess(protoDnsmasq);
             stopProcess(protoHttpd);

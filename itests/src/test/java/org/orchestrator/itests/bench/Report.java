@@ -154,11 +154,14 @@ public final class Report {
         }
         md.append(".\n");
 
-        String harness = "One device at a time (pool off and on), the harness reads the lease file every "
-            + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms, then asks once for the device's client, waiting in the REST API until it "
-            + "is READY (`GET /clients/{duid}?state=READY&state=FAILED&wait=" + BenchRun.CLIENT_WAIT_SECONDS + "`, which core "
-            + "wakes when it stores a change of the client; repeated every " + BenchRun.ONE_AT_A_TIME.lookupMillis() + " ms only while "
-            + "the client does not exist yet), whose answer names the instance's address (`instanceAddress`; only without it "
+        String harness = "Each device's HTTP prober (bash in the device's namespace) is started before the device has its lease. "
+            + "One device at a time (pool off and on), the harness reads the lease file every "
+            + BenchRun.ONE_AT_A_TIME.leaseMillis() + " ms; once it holds an address, the harness at the same time asks for the "
+            + "device's client and configures the lease in the device's namespace as a DHCP client script would (address, "
+            + "gateway on-link, default route: one `ip -batch`). The client look-up is one request that waits in the REST API "
+            + "until the client is READY (`GET /clients/{duid}?state=READY&state=FAILED&wait=" + BenchRun.CLIENT_WAIT_SECONDS
+            + "`, which core wakes when it stores a change of the client; the wait also covers a client not stored yet), whose "
+            + "answer names the instance's address (`instanceAddress`; only without it "
             + "`GET /instances/{id}` as well), then curl from the device every " + BenchRun.ONE_AT_A_TIME.curlMillis()
             + " ms; in the burst one shared `GET /instances` every " + BenchRun.SHARED_POLL_MILLIS + " ms, which each device's "
             + "follower reads every " + BenchRun.BURST.lookupMillis() + " ms (and asks directly at most every " + BenchRun.BURST_DIRECT_MILLIS / 1000 + " s), curl every "
@@ -172,7 +175,7 @@ public final class Report {
             + "connection not made within 0.2 s and tries again, rather than wait for TCP's retransmission after 1 s). The prototype path's "
             + "instance address is known in advance, so its prober starts trying at once; the host solicits neighbours on the "
             + "prototype's instance bridge every 10 ms (not every second) so that this does not delay it by up to a second. "
-            + lookupText(r);
+            + lookupText(r) + waitText(r.pooled, "With the pool");
         md.append("\n## How the harness measures\n\n").append(harness);
         md.append("\n## Karaf JVM memory at the end of the phases\n\nRSS is mostly Java heap; it follows the heap limits the "
             + "distribution's `bin/setenv` gives the JVM more than the number of records. `jcmd GC.heap_info` and the VM "
@@ -262,6 +265,27 @@ public final class Report {
     }
 
     /** What the harness's look-ups besides the waiting request cost; none when the answers named the address. */
+    /**
+     * Where the harness's part of "first HTTP" goes, from its own clock readings: whether its waiting
+     * look-up was in the REST API before READY, READY → its answer in the harness, and from there to
+     * the successful curl.
+     */
+    static String waitText(List<BenchRun.Probe> probes, String series) {
+        List<BenchRun.Probe> known = probes.stream().filter(p -> p.askedAt > 0 && p.answeredAt > 0 && p.events.containsKey("ready")
+            && p.httpAt > 0).toList();
+        if (known.isEmpty()) {
+            return "";
+        }
+        long late = known.stream().filter(p -> p.askedAt > p.events.get("ready")).count();
+        List<Double> answered = known.stream().map(p -> (double) (p.answeredAt - p.events.get("ready"))).toList();
+        List<Double> toHttp = known.stream().map(p -> (double) (p.httpAt - p.answeredAt)).toList();
+        List<Double> seen = known.stream().filter(p -> p.leaseSeenAt > 0).map(p -> (double) (p.leaseSeenAt - p.leaseAt)).toList();
+        return String.format(Locale.ROOT, " %s (%d devices): the lease was seen %s ms (p50) after the Reply; the waiting look-up "
+            + "was sent after READY for %d of them; READY → its answer in the harness %s ms (p50), from there to the successful HTTP "
+            + "request %s ms (p50).", series, known.size(), fmt(Stats.of(seen).p50()), late, fmt(Stats.of(answered).p50()),
+            fmt(Stats.of(toHttp).p50()));
+    }
+
     private static String lookupText(BenchResult r) {
         double seq = Stats.of(lookups(r.sequential)).p50();
         double pooled = Stats.of(lookups(r.pooled)).p50();
@@ -332,7 +356,7 @@ public final class Report {
 
     private static void writeCsv(BenchResult r, Path file) throws IOException {
         StringBuilder sb = new StringBuilder("series,name,requested_at,lease_at,http_at,latency_ms,lease_added,provisioning,provisioned,"
-            + "claimed,personalised,attached,pinned,ready,http_call_ms,http_request_ms,curl_attempts,direct_lookups,pool_ready_before,error\n");
+            + "claimed,personalised,attached,pinned,ready,http_call_ms,http_request_ms,curl_attempts,direct_lookups,pool_ready_before,lease_seen_at,asked_at,answered_at,given_at,error\n");
         Map<String, List<BenchRun.Probe>> series = new java.util.LinkedHashMap<>();
         series.put("orchestrator-sequential", r.sequential);
         series.put("orchestrator-burst", r.burst);
@@ -347,15 +371,16 @@ public final class Report {
                     sb.append(',').append(p.events.getOrDefault(k, 0L));
                 }
                 sb.append(',').append(p.httpCallMillis).append(',').append(p.httpRequestMillis).append(',').append(p.curlAttempts).append(',').append(p.directLookups)
-                    .append(',').append(p.poolReadyBefore);
+                    .append(',').append(p.poolReadyBefore).append(',').append(p.leaseSeenAt).append(',').append(p.askedAt)
+                    .append(',').append(p.answeredAt).append(',').append(p.givenAt);
                 sb.append(',').append(p.error == null ? "" : '"' + p.error.replace('"', '\'') + '"').append('\n');
             }
         });
         for (int i = 0; i < r.floorSequential.size(); i++) {
-            sb.append("floor-sequential,floor-").append(i + 1).append(",,,,").append(fmt(r.floorSequential.get(i))).append(",,,,,,,,,,,,,,\n");
+            sb.append("floor-sequential,floor-").append(i + 1).append(",,,,").append(fmt(r.floorSequential.get(i))).append(",,,,,,,,,,,,,,,,,,\n");
         }
         for (int i = 0; i < r.floorParallelDone.size(); i++) {
-            sb.append("floor-parallel,floor-").append(1001 + i).append(",,,,").append(fmt(r.floorParallelDone.get(i))).append(",,,,,,,,,,,,,,\n");
+            sb.append("floor-parallel,floor-").append(1001 + i).append(",,,,").append(fmt(r.floorParallelDone.get(i))).append(",,,,,,,,,,,,,,,,,,\n");
         }
         Files.writeString(file, sb.toString());
     }

@@ -196,8 +196,27 @@ public final class Device implements AutoCloseable {
         onLinkVia(ns, gateway);
     }
 
+    /**
+     * What a device's DHCPv6 client script does with its lease, in one process ({@code ip -batch}):
+     * the leased address as a /128 on eth0, the gateway on-link and the default route through it.
+     * The bench does this between the Reply and the device's first request, so it costs one
+     * process start instead of three. Fails when any of it fails.
+     */
+    public void takeLease(String address, String gateway) throws IOException {
+        for (String a : new String[] {address, gateway}) {
+            if (a == null || !a.matches("[0-9a-fA-F:]{2,39}")) {
+                throw new IllegalArgumentException("not an IPv6 address: " + a);
+            }
+        }
+        Path batch = state.resolve("lease.ip-batch");
+        Files.writeString(batch, "addr replace " + address + "/128 dev eth0\n"
+            + "route replace " + gateway + "/128 dev eth0\n"
+            + "route replace default via " + gateway + " dev eth0\n");
+        Host.must("ip", "-n", ns, "-6", "-batch", batch.toString());
+    }
+
     /** Makes {@code gateway} on-link in namespace {@code ns} and routes everything else through it; fails when it cannot. */
-    public static void onLinkVia(String ns, String gateway) {
+    private static void onLinkVia(String ns, String gateway) {
         Host.must("ip", "-n", ns, "-6", "route", "replace", gateway + "/128", "dev", "eth0");
         Host.must("ip", "-n", ns, "-6", "route", "replace", "default", "via", gateway, "dev", "eth0");
     }
