@@ -563,7 +563,7 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 Attachment early = claimedSpare ? personaliseWhileAttaching(provider, providerName, attacher) : null;
                 boolean fresh = ensureRunning(provider);
                 operation = "attach";
-                Attachment attachment = early != null && !fresh ? early : ensureAttached(provider, attacher, fresh);
+                Attachment attachment = early != null && !fresh ? early : ensureAttached(provider, attacher, fresh, true);
                 operation = "pin";
                 ensurePinned(fresh || attachment != null);
                 operation = "provision";
@@ -640,7 +640,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             if (attacher != null) {
                 operation = "attach";
                 try {
-                    attached = ensureAttached(provider, attacher, false);
+                    // the spare is attached already and only gains its peer: no ATTACHING state (a store
+                    // write and a wake of every waiting REST request, on the device's way to its instance)
+                    attached = ensureAttached(provider, attacher, false, false);
                 } catch (RuntimeException e) {
                     attachFailed = e;
                 }
@@ -814,8 +816,12 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
                 hostname);
         }
 
-        /** @return the new attachment when one was made, else null */
-        private Attachment ensureAttached(VirtualizationProvider provider, NetworkAttacher attacher, boolean fresh) {
+        /**
+         * @param announce whether the client shows {@code ATTACHING} while the network attaches
+         * @return the new attachment when one was made, else null
+         */
+        private Attachment ensureAttached(VirtualizationProvider provider, NetworkAttacher attacher, boolean fresh,
+                                          boolean announce) {
             if (attacher == null) {
                 return null;
             }
@@ -837,7 +843,9 @@ public final class Engine implements LeaseSink, InstanceChangeSink, Orchestrator
             if (!need) {
                 return null;
             }
-            transition(ClientState.ATTACHING, null);
+            if (announce) {
+                transition(ClientState.ATTACHING, null);
+            }
             NetnsHandle netns = provider.networkNamespace(inst.id());
             Attachment att = attacher.attach(new AttachRequest(inst.id(), duid, netns, c.address()));
             InstanceRecord updated = inst.withAddress(att.address());

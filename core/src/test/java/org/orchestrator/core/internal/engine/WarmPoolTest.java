@@ -86,6 +86,9 @@ class WarmPoolTest {
         assertThat(h.network.attachments().get(c.instanceId()).peer()).isEqualTo(Harness.lease(1).address());
         List<String> kinds = eventsOf(Harness.duid(1)).stream().map(EventRecord::kind).toList();
         assertThat(kinds).contains("CLAIMED", "PERSONALISED", "ATTACHED", "PINNED").doesNotContain("PROVISIONED");
+        String states = String.join("\n", eventsOf(Harness.duid(1)).stream().filter(e -> e.kind().equals("STATE"))
+            .map(EventRecord::message).toList());
+        assertThat(states).as("binding the spare shows no ATTACHING").contains("PROVISIONING -> READY").doesNotContain("ATTACHING");
         assertThat(h.engine.instance(c.instanceId()).orElseThrow().client()).isEqualTo(Harness.duid(1));
 
         PoolView after = awaitReady(3);
