@@ -51,19 +51,12 @@ class DockerPersonaliseTest {
 
     @BeforeAll
     static void daemon() {
-        TestSupport.requireDocker();
-        docker = DockerClients.commands(DockerSettings.defaults("orch-dk-test-client", DockerSettings.DEFAULT_HOST));
-        TestSupport.sweep(docker, NAME);
+        docker = TestSupport.sharedDaemon(NAME);
     }
 
     @AfterAll
     static void nothingLeftBehind() throws IOException {
-        try {
-            TestSupport.sweep(docker, NAME);
-            assertThat(TestSupport.containersOf(docker, NAME)).isEmpty();
-        } finally {
-            docker.close();
-        }
+        TestSupport.leaveNothing(docker, NAME, () -> { });
     }
 
     @BeforeEach

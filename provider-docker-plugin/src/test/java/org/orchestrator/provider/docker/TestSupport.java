@@ -2,6 +2,7 @@ package org.orchestrator.provider.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,6 +41,31 @@ final class TestSupport {
         if (Procs.run(Duration.ofSeconds(20), "docker", "image", "inspect", IMAGE).exit() != 0) {
             Path script = Path.of(System.getProperty("user.dir")).resolveSibling("scripts").resolve("build-client-image.sh");
             Procs.ok(Duration.ofMinutes(2), "bash", script.toString());
+        }
+    }
+
+    /**
+     * A client of the shared daemon for a test class's own look at it, after {@link #requireDocker}
+     * and after sweeping what provider {@code providerName} left there (a test run that was killed).
+     */
+    static DockerClient sharedDaemon(String providerName) {
+        requireDocker();
+        DockerClient docker = DockerClients.commands(DockerSettings.defaults("orch-dk-test-client", DockerSettings.DEFAULT_HOST));
+        sweep(docker, providerName);
+        return docker;
+    }
+
+    /**
+     * Sweeps provider {@code providerName}'s containers from the shared daemon, checks that none was
+     * left to sweep, runs the class's own checks of what must be gone, and closes the client.
+     */
+    static void leaveNothing(DockerClient docker, String providerName, Runnable alsoGone) throws IOException {
+        try {
+            sweep(docker, providerName);
+            assertThat(containersOf(docker, providerName)).isEmpty();
+            alsoGone.run();
+        } finally {
+            docker.close();
         }
     }
 
