@@ -630,6 +630,8 @@ public final class BenchRun implements AutoCloseable {
         volatile long askedAt;
         volatile long answeredAt;
         volatile long givenAt;
+        /** Set when the harness stops following the device: its look-up, if still running, stops too. */
+        volatile boolean followEnded;
         /** Warm-pool phase: spares ready when the device was started (-1 = not known). */
         volatile int poolReadyBefore = -1;
         final Map<String, Long> events = new ConcurrentHashMap<>();
@@ -737,6 +739,7 @@ public final class BenchRun implements AutoCloseable {
         } catch (Exception e) {
             p.error = e.toString();
         } finally {
+            p.followEnded = true;
             if (prober != null && prober.isAlive()) {
                 prober.descendants().forEach(ProcessHandle::destroyForcibly);
                 prober.destroyForcibly();
@@ -747,7 +750,7 @@ public final class BenchRun implements AutoCloseable {
     /** The instance address as {@code target} tells it, asked every {@code pace.lookupMillis()} until the deadline; null when never. */
     private String awaitInstanceAddress(Probe p, Target target, long deadline, Pace pace) {
         try {
-            while (System.currentTimeMillis() <= deadline) {
+            while (System.currentTimeMillis() <= deadline && !p.followEnded) {
                 Optional<String> a = target.instanceAddress(p);
                 if (a.isPresent()) {
                     return a.get();
